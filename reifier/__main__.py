@@ -1,0 +1,5 @@
+"""Allow ``python -m reifier``."""
+
+from reifier.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Adapters: one outside library or resource each, around the pure core."""

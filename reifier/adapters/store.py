@@ -1,0 +1,415 @@
+"""The SQLite store: commands, sessions, watch offsets, events and the memory graph.
+
+WAL mode so readers never block the watcher, ``BEGIN IMMEDIATE`` transactions so
+a crash leaves either all of a batch (rows *and* the read offset that produced
+them) or none of it, and ordered migrations keyed by ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reifier.core.models import CommandEvent, Session
+from reifier.core.sessions import is_closed, split_times
+from reifier.errors import StoreError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: capture + graph skeleton
+    """
+    CREATE TABLE commands (
+        id INTEGER PRIMARY KEY,
+        dedup TEXT NOT NULL UNIQUE,
+        shell_session TEXT NOT NULL,
+        host TEXT NOT NULL DEFAULT '',
+        user TEXT NOT NULL DEFAULT '',
+        started REAL,
+        duration REAL,
+        exit_code INTEGER,
+        cwd TEXT,
+        command TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT '',
+        seq INTEGER NOT NULL DEFAULT 0,
+        redactions TEXT NOT NULL DEFAULT '',
+        snapshot TEXT
+    );
+    CREATE INDEX commands_by_shell ON commands(shell_session, started, seq);
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        shell_session TEXT NOT NULL,
+        host TEXT NOT NULL DEFAULT '',
+        user TEXT NOT NULL DEFAULT '',
+        started REAL,
+        ended REAL,
+        n INTEGER NOT NULL,
+        closed_at REAL
+    );
+    CREATE INDEX sessions_by_shell ON sessions(shell_session, started);
+    CREATE TABLE offsets (
+        path TEXT PRIMARY KEY,
+        dev INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        head TEXT NOT NULL DEFAULT '',
+        updated REAL NOT NULL
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}',
+        created REAL NOT NULL
+    );
+    CREATE INDEX events_by_kind ON events(kind, id);
+    CREATE TABLE nodes (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        props TEXT NOT NULL DEFAULT '{}',
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        UNIQUE(kind, key)
+    );
+    CREATE TABLE edges (
+        id INTEGER PRIMARY KEY,
+        src INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+        rel TEXT NOT NULL,
+        dst INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+        props TEXT NOT NULL DEFAULT '{}',
+        created REAL NOT NULL,
+        UNIQUE(src, rel, dst)
+    );
+    CREATE INDEX edges_by_dst ON edges(dst, rel);
+    """,
+)
+
+NODE_KINDS = ("ErrorPattern", "Runbook", "Command", "Session", "Alert", "Execution", "LogLine")
+EDGE_KINDS = ("mitigated_by", "contains", "produced", "observed_in", "ran", "triggered")
+
+
+@dataclass(frozen=True)
+class Offset:
+    """How far the watcher has read a file, and which file it was."""
+
+    path: str
+    dev: int
+    inode: int
+    offset: int
+    head: str  # hash of the file's first bytes: a rewritten file has another head
+
+
+def _dedup_key(ev: CommandEvent) -> str:
+    started = "-" if ev.started is None else f"{ev.started:.6f}"
+    seq = str(ev.seq) if ev.started is None else ""
+    return f"{ev.shell_session}\x1f{ev.host}\x1f{ev.user}\x1f{started}\x1f{seq}\x1f{ev.command}"
+
+
+class Store:
+    """A thin, typed wrapper around one SQLite connection."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(
+                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: {exc}") from None
+
+    # -- schema ---------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        """Return the applied migration count."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        current = self.schema_version
+        if current > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: schema version {current} is newer than this Reifier "
+                f"({len(MIGRATIONS)}); upgrade runbook-reifier"
+            )
+        for version in range(current, len(MIGRATIONS)):
+            with self.transaction():
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={version + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run a block in one ``BEGIN IMMEDIATE`` transaction (nested calls join it)."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    # -- commands ---------------------------------------------------------------
+    def insert_commands(self, events: Iterable[CommandEvent]) -> tuple[int, set[str]]:
+        """Insert events, ignoring ones already stored; return (added, shell sessions)."""
+        rows = []
+        shells: set[str] = set()
+        for ev in events:
+            shells.add(ev.shell_session)
+            rows.append(
+                (
+                    _dedup_key(ev),
+                    ev.shell_session,
+                    ev.host,
+                    ev.user,
+                    ev.started,
+                    ev.duration,
+                    ev.exit_code,
+                    ev.cwd,
+                    ev.command,
+                    ev.role,
+                    ev.source,
+                    ev.seq,
+                    ",".join(ev.redactions),
+                    ev.snapshot,
+                )
+            )
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO commands (dedup, shell_session, host, user, started,"
+                " duration, exit_code, cwd, command, role, source, seq, redactions, snapshot)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            added = db.total_changes - before
+        return added, shells
+
+    def count_commands(self) -> int:
+        """Return how many commands are stored."""
+        return int(self.db.execute("SELECT count(*) FROM commands").fetchone()[0])
+
+    def session_commands(self, session: Session) -> tuple[CommandEvent, ...]:
+        """Load the commands of one session, in the order they ran."""
+        if session.started is None:
+            cur = self.db.execute(
+                "SELECT * FROM commands WHERE shell_session=? AND started IS NULL ORDER BY seq",
+                (session.shell_session,),
+            )
+        else:
+            cur = self.db.execute(
+                "SELECT * FROM commands WHERE shell_session=? AND started BETWEEN ? AND ?"
+                " ORDER BY started, seq",
+                (session.shell_session, session.started, session.ended),
+            )
+        names = [d[0] for d in cur.description]
+        return tuple(_row_event(dict(zip(names, row, strict=True))) for row in cur)
+
+    # -- sessions ---------------------------------------------------------------
+    def refresh_sessions(self, shells: Iterable[str], gap_s: float, now: float) -> list[str]:
+        """Recompute the sessions of some shell sessions; return ids newly closed.
+
+        Ids are derived from content, so re-splitting keeps ids of untouched sessions
+        and their ``closed_at``; each newly closed session adds a ``session_closed``
+        event in the same transaction.
+        """
+        closed: list[str] = []
+        with self.transaction() as db:
+            for shell in shells:
+                times = db.execute(
+                    "SELECT started, duration FROM commands WHERE shell_session=?"
+                    " ORDER BY started IS NOT NULL, started, seq",
+                    (shell,),
+                ).fetchall()
+                spans = split_times(shell, times, gap_s)
+                old = {
+                    row[0]: row[1]
+                    for row in db.execute(
+                        "SELECT id, closed_at FROM sessions WHERE shell_session=?", (shell,)
+                    )
+                }
+                first = db.execute(
+                    "SELECT host, user FROM commands WHERE shell_session=? LIMIT 1", (shell,)
+                ).fetchone() or ("", "")
+                keep = set()
+                for i, span in enumerate(spans):
+                    sid = span.id
+                    keep.add(sid)
+                    last = i == len(spans) - 1
+                    closed_at = old.get(sid)
+                    if closed_at is None and (
+                        not last or is_closed(span.ended, now, gap_s)
+                    ):
+                        closed_at = now
+                        closed.append(sid)
+                        self.add_event("session_closed", sid, {"shell_session": shell})
+                    db.execute(
+                        "INSERT INTO sessions (id, shell_session, host, user, started, ended, n,"
+                        " closed_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                        " ended=excluded.ended, n=excluded.n, closed_at=excluded.closed_at",
+                        (sid, shell, first[0], first[1], span.started, span.ended, span.count,
+                         closed_at),
+                    )
+                gone = set(old) - keep
+                db.executemany("DELETE FROM sessions WHERE id=?", [(g,) for g in gone])
+        return closed
+
+    def close_idle_sessions(self, gap_s: float, now: float) -> list[str]:
+        """Close open sessions idle for longer than the gap; return their ids."""
+        ids: list[str] = []
+        with self.transaction() as db:
+            for sid, shell, ended in db.execute(
+                "SELECT id, shell_session, ended FROM sessions WHERE closed_at IS NULL"
+            ).fetchall():
+                if is_closed(ended, now, gap_s):
+                    db.execute("UPDATE sessions SET closed_at=? WHERE id=?", (now, sid))
+                    self.add_event("session_closed", sid, {"shell_session": shell})
+                    ids.append(sid)
+        return ids
+
+    def sessions(self, limit: int | None = None) -> list[Session]:
+        """List sessions, newest first, without their commands."""
+        sql = (
+            "SELECT id, shell_session, host, user, started, ended, closed_at FROM sessions"
+            " ORDER BY started IS NULL, started DESC"
+        )
+        params: tuple[Any, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        return [
+            Session(id=r[0], shell_session=r[1], host=r[2], user=r[3], started=r[4],
+                    ended=r[5], closed=r[6] is not None)
+            for r in self.db.execute(sql, params)
+        ]
+
+    def session(self, session_id: str) -> Session | None:
+        """Return one session (by id or unique id prefix) with its commands."""
+        rows = self.db.execute(
+            "SELECT id, shell_session, host, user, started, ended, closed_at FROM sessions"
+            " WHERE id LIKE ? ORDER BY started",
+            (session_id.replace("%", "") + "%",),
+        ).fetchall()
+        if len(rows) != 1:
+            return None
+        r = rows[0]
+        bare = Session(id=r[0], shell_session=r[1], host=r[2], user=r[3], started=r[4],
+                       ended=r[5], closed=r[6] is not None)
+        return Session(**{**bare.__dict__, "commands": self.session_commands(bare)})
+
+    # -- offsets ----------------------------------------------------------------
+    def get_offset(self, path: str) -> Offset | None:
+        """Return the watcher's saved position in ``path``."""
+        row = self.db.execute(
+            "SELECT path, dev, inode, offset, head FROM offsets WHERE path=?", (path,)
+        ).fetchone()
+        return Offset(*row) if row else None
+
+    def set_offset(self, offset: Offset) -> None:
+        """Save a read position (call inside the transaction that stored the rows)."""
+        self.db.execute(
+            "INSERT INTO offsets (path, dev, inode, offset, head, updated) VALUES (?,?,?,?,?,?)"
+            " ON CONFLICT(path) DO UPDATE SET dev=excluded.dev, inode=excluded.inode,"
+            " offset=excluded.offset, head=excluded.head, updated=excluded.updated",
+            (offset.path, offset.dev, offset.inode, offset.offset, offset.head, time.time()),
+        )
+
+    # -- events -----------------------------------------------------------------
+    def add_event(self, kind: str, subject: str, payload: dict[str, Any] | None = None) -> int:
+        """Append an event (an outbox later stages read)."""
+        cur = self.db.execute(
+            "INSERT INTO events (kind, subject, payload, created) VALUES (?,?,?,?)",
+            (kind, subject, json.dumps(payload or {}, sort_keys=True), time.time()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def events(self, kind: str, after: int = 0) -> list[tuple[int, str, dict[str, Any]]]:
+        """Return events of one kind after an id."""
+        return [
+            (r[0], r[1], json.loads(r[2]))
+            for r in self.db.execute(
+                "SELECT id, subject, payload FROM events WHERE kind=? AND id>? ORDER BY id",
+                (kind, after),
+            )
+        ]
+
+    # -- graph ------------------------------------------------------------------
+    def upsert_node(self, kind: str, key: str, props: dict[str, Any] | None = None) -> int:
+        """Create or update a node; return its id."""
+        if kind not in NODE_KINDS:
+            raise StoreError(f"unknown node kind {kind!r} (valid: {', '.join(NODE_KINDS)})")
+        now = time.time()
+        data = json.dumps(props or {}, sort_keys=True, default=str)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO nodes (kind, key, props, created, updated) VALUES (?,?,?,?,?)"
+                " ON CONFLICT(kind, key) DO UPDATE SET props=excluded.props,"
+                " updated=excluded.updated",
+                (kind, key, data, now, now),
+            )
+            row = db.execute("SELECT id FROM nodes WHERE kind=? AND key=?", (kind, key)).fetchone()
+        return int(row[0])
+
+    def add_edge(self, src: int, rel: str, dst: int, props: dict[str, Any] | None = None) -> None:
+        """Link two nodes (idempotent)."""
+        if rel not in EDGE_KINDS:
+            raise StoreError(f"unknown edge kind {rel!r} (valid: {', '.join(EDGE_KINDS)})")
+        self.db.execute(
+            "INSERT OR IGNORE INTO edges (src, rel, dst, props, created) VALUES (?,?,?,?,?)",
+            (src, rel, dst, json.dumps(props or {}, sort_keys=True), time.time()),
+        )
+
+    def nodes(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Return nodes as dicts (``id``, ``kind``, ``key``, ``props``)."""
+        sql = "SELECT id, kind, key, props FROM nodes"
+        params: Sequence[Any] = ()
+        if kind:
+            sql += " WHERE kind=?"
+            params = (kind,)
+        return [
+            {"id": r[0], "kind": r[1], "key": r[2], "props": json.loads(r[3])}
+            for r in self.db.execute(sql + " ORDER BY id", params)
+        ]
+
+    def edges(self) -> list[dict[str, Any]]:
+        """Return every edge as a dict (``src``, ``rel``, ``dst``, ``props``)."""
+        return [
+            {"src": r[0], "rel": r[1], "dst": r[2], "props": json.loads(r[3])}
+            for r in self.db.execute("SELECT src, rel, dst, props FROM edges ORDER BY id")
+        ]
+
+
+def _row_event(row: dict[str, Any]) -> CommandEvent:
+    return CommandEvent(
+        command=row["command"],
+        started=row["started"],
+        shell_session=row["shell_session"],
+        host=row["host"],
+        user=row["user"],
+        cwd=row["cwd"],
+        duration=row["duration"],
+        exit_code=row["exit_code"],
+        source=row["source"],
+        seq=row["seq"],
+        role=row["role"],
+        redactions=tuple(r for r in row["redactions"].split(",") if r),
+        snapshot=row["snapshot"],
+    )

@@ -1,0 +1,169 @@
+"""Follow the hook spool and history files into the store (watchdog).
+
+Crash safety: the rows a read produced and the new read offset are committed in
+one SQLite transaction, so ``kill -9`` at any moment either keeps both or
+neither; on restart the same bytes are read again and the dedup key drops
+anything already stored. A file whose inode changed, that shrank below the
+saved offset, or whose first bytes differ (a history rewritten by
+``HISTFILESIZE`` truncation, or rotated) is read again from the start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reifier.adapters.ingest import ingest, parse_history, whoami
+from reifier.adapters.settings import Context
+from reifier.adapters.store import Offset, Store
+from reifier.core.history.spool import parse_spool
+from reifier.core.models import ParseResult, Skipped
+
+HEAD_BYTES = 512
+MAX_READ = 8 * 1024 * 1024  # bytes per pass: bounds memory on a huge backlog
+
+
+@dataclass
+class WatchStats:
+    """Counters of one watcher, for logs and tests."""
+
+    added: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    resets: int = 0
+
+
+def _head(path: Path, length: int) -> str:
+    with path.open("rb") as fh:
+        data = fh.read(length)
+    return f"{len(data)}:{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"
+
+
+class Watcher:
+    """Drain spool files and configured history files into the store."""
+
+    def __init__(self, ctx: Context, store: Store) -> None:
+        self.ctx = ctx
+        self.store = store
+        self.stats = WatchStats()
+        self.host, self.user = whoami()
+        self._lock = threading.Lock()
+
+    def sources(self) -> list[tuple[Path, str]]:
+        """Return (path, kind) of every file to follow: spool files, then histories."""
+        found: list[tuple[Path, str]] = []
+        if self.ctx.spool_dir.is_dir():
+            found += [(p, "spool") for p in sorted(self.ctx.spool_dir.glob("*.spool"))]
+        for item in self.ctx.settings.history_files:
+            found.append((Path(item).expanduser(), "history"))
+        return found
+
+    def drain(self, paths: Iterable[tuple[Path, str]] | None = None) -> int:
+        """Read every source to its end; return commands added."""
+        added = 0
+        with self._lock:
+            for path, kind in self.sources() if paths is None else paths:
+                while True:
+                    n, more = self._drain_one(path, kind)
+                    added += n
+                    if not more:
+                        break
+        return added
+
+    def _drain_one(self, path: Path, kind: str) -> tuple[int, bool]:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return 0, False
+        saved = self.store.get_offset(str(path))
+        start = 0
+        if saved is not None and saved.dev == st.st_dev and saved.inode == st.st_ino:
+            head_len = int(saved.head.split(":", 1)[0] or 0)
+            if st.st_size >= saved.offset and _head(path, head_len) == saved.head:
+                start = saved.offset
+            else:
+                self.stats.resets += 1
+        elif saved is not None:
+            self.stats.resets += 1
+        if start >= st.st_size:
+            return 0, False
+        with path.open("rb") as fh:
+            fh.seek(start)
+            data = fh.read(MAX_READ)
+        result = self._parse(data, kind, path, start)
+        if result.consumed == 0:
+            return 0, False
+        end = start + result.consumed
+        offset = Offset(str(path), st.st_dev, st.st_ino, end, _head(path, min(HEAD_BYTES, end)))
+        added, closed = ingest(self.ctx, self.store, list(result.events), offset=offset)
+        self.stats.added += added
+        self.stats.skipped += result.skipped
+        self.stats.closed += closed
+        return added, len(data) == MAX_READ
+
+    def _parse(self, data: bytes, kind: str, path: Path, start: int) -> ParseResult:
+        if kind == "spool":
+            return parse_spool(data, source=f"spool:{path.name}", start_seq=start)
+        return parse_history(
+            data,
+            fmt=self.ctx.settings.history_format or None,
+            source=f"history:{path.name}",
+            host=self.host,
+            user=self.user,
+            final=False,
+        )
+
+    def close_idle(self, now: float | None = None) -> list[str]:
+        """Close sessions whose idle gap has passed; return their ids."""
+        with self._lock:
+            closed = self.store.close_idle_sessions(
+                self.ctx.settings.session_gap_s, time.time() if now is None else now
+            )
+        self.stats.closed += closed
+        return closed
+
+
+def run_forever(
+    watcher: Watcher,
+    *,
+    tick_s: float = 1.0,
+    stop: threading.Event | None = None,
+    on_closed: Callable[[list[str]], None] | None = None,
+) -> None:
+    """Follow sources with watchdog until ``stop`` is set; close idle sessions each tick."""
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    stop = stop or threading.Event()
+    wake = threading.Event()
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            wake.set()
+
+    watcher.ctx.spool_dir.mkdir(parents=True, exist_ok=True)
+    observer = Observer()
+    dirs = {watcher.ctx.spool_dir} | {p.parent for p, k in watcher.sources() if k == "history"}
+    for directory in dirs:
+        if directory.is_dir():
+            observer.schedule(Handler(), os.fspath(directory), recursive=False)
+    observer.start()
+    seen = len(watcher.stats.closed)
+    try:
+        while not stop.is_set():
+            watcher.drain()
+            watcher.close_idle()
+            closed = watcher.stats.closed[seen:]
+            seen = len(watcher.stats.closed)
+            if closed and on_closed:
+                on_closed(closed)
+            wake.wait(tick_s)
+            wake.clear()
+    finally:
+        observer.stop()
+        observer.join(timeout=5)

@@ -1,0 +1,75 @@
+"""The ``reifier`` command: a click group whose commands load on first use.
+
+Commands live one per module and are imported only when invoked, so
+``reifier --help`` never pays for Jupyter's imports. Every :class:`ReifierError`
+becomes a one-line message and its exit code here, and only here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from reifier import __version__
+from reifier.errors import EXIT_BAD_INPUT, ReifierError, StoreError
+
+#: command name -> (module under reifier.cli, one-line help shown by --help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "Print the shell hook to eval in your rc file (bash or zsh)."),
+    "pause": ("pause", "Stop recording commands in every shell until `reifier resume`."),
+    "resume": ("pause", "Record commands again after `reifier pause`."),
+    "import": ("importcmd", "Import a bash or zsh history file into the store."),
+    "watch": ("watch", "Follow the hook spool and history files into the store."),
+    "sessions": ("sessions", "List recorded sessions with their commands per role."),
+    "session": ("sessions", "Show one session's commands, roles and redactions."),
+    "check": ("check", "Run the guard (and approval checks) without running anything."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when the command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(f"reifier.cli.{entry[0]}")
+        command: click.Command = getattr(module, f"cmd_{cmd_name}")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ReifierError as exc:
+            click.echo(f"reifier: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (OSError, UnicodeError) as exc:
+            # Unreadable paths and undecodable names are bad input, never a traceback.
+            click.echo(f"reifier: error: {exc}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reifier")
+def cli() -> None:
+    """Runbook Reifier: your incident shell sessions, turned into approved runbooks."""
+
+
+def main() -> None:
+    """Run the CLI; used by the console script and ``python -m reifier``."""
+    try:
+        cli.main(prog_name="reifier")
+    except StoreError as exc:  # raised while click was still parsing
+        click.echo(f"reifier: error: {exc}", err=True)
+        sys.exit(exc.exit_code)

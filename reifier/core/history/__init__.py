@@ -1,0 +1,1 @@
+"""History parsers, one per format, behind a small registry (see :mod:`.registry`)."""
