@@ -38,7 +38,8 @@ MIGRATIONS: tuple[str, ...] = (
         source TEXT NOT NULL DEFAULT '',
         seq INTEGER NOT NULL DEFAULT 0,
         redactions TEXT NOT NULL DEFAULT '',
-        snapshot TEXT
+        snapshot TEXT,
+        raw BLOB
     );
     CREATE INDEX commands_by_shell ON commands(shell_session, started, seq);
     CREATE TABLE sessions (
@@ -108,7 +109,8 @@ class Offset:
 def _dedup_key(ev: CommandEvent) -> str:
     started = "-" if ev.started is None else f"{ev.started:.6f}"
     seq = str(ev.seq) if ev.started is None else ""
-    return f"{ev.shell_session}\x1f{ev.host}\x1f{ev.user}\x1f{started}\x1f{seq}\x1f{ev.command}"
+    key = f"{ev.shell_session}\x1f{ev.host}\x1f{ev.user}\x1f{started}\x1f{seq}\x1f{ev.command}"
+    return _text(key)
 
 
 class Store:
@@ -183,21 +185,22 @@ class Store:
                     ev.started,
                     ev.duration,
                     ev.exit_code,
-                    ev.cwd,
-                    ev.command,
+                    None if ev.cwd is None else _text(ev.cwd),
+                    _text(ev.command),
                     ev.role,
                     ev.source,
                     ev.seq,
                     ",".join(ev.redactions),
                     ev.snapshot,
+                    _raw(ev.command),
                 )
             )
         with self.transaction() as db:
             before = db.total_changes
             db.executemany(
                 "INSERT OR IGNORE INTO commands (dedup, shell_session, host, user, started,"
-                " duration, exit_code, cwd, command, role, source, seq, redactions, snapshot)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " duration, exit_code, cwd, command, role, source, seq, redactions, snapshot, raw)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             added = db.total_changes - before
@@ -397,9 +400,28 @@ class Store:
         ]
 
 
+def _text(value: str) -> str:
+    """Make text SQLite can store: undecodable bytes (surrogates) become ``\\xNN``."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
+
+
+def _raw(value: str) -> bytes | None:
+    """Keep the exact bytes of a command that is not valid UTF-8 (else ``None``)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape")
+    return None
+
+
 def _row_event(row: dict[str, Any]) -> CommandEvent:
+    raw = row.get("raw")
     return CommandEvent(
-        command=row["command"],
+        command=raw.decode("utf-8", "surrogateescape") if raw is not None else row["command"],
         started=row["started"],
         shell_session=row["shell_session"],
         host=row["host"],

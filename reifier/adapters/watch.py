@@ -25,6 +25,7 @@ from reifier.core.history.spool import parse_spool
 from reifier.core.models import ParseResult, Skipped
 
 HEAD_BYTES = 512
+SETTLE_S = 0.3  # a history file untouched this long ends with a complete entry
 MAX_READ = 8 * 1024 * 1024  # bytes per pass: bounds memory on a huge backlog
 
 
@@ -47,8 +48,9 @@ def _head(path: Path, length: int) -> str:
 class Watcher:
     """Drain spool files and configured history files into the store."""
 
-    def __init__(self, ctx: Context, store: Store) -> None:
+    def __init__(self, ctx: Context, store: Store, *, wait_settle: bool = False) -> None:
         self.ctx = ctx
+        self.wait_settle = wait_settle  # --once: wait for a fresh history write to settle
         self.store = store
         self.stats = WatchStats()
         self.host, self.user = whoami()
@@ -96,6 +98,16 @@ class Watcher:
             fh.seek(start)
             data = fh.read(MAX_READ)
         result = self._parse(data, kind, path, start)
+        if kind == "history" and result.consumed < len(data) and data.endswith(b"\n"):
+            # The parser holds the last entry back (a multi-line entry may still be
+            # growing). bash appends whole entries, so once the file has been quiet
+            # for SETTLE_S the last entry is complete.
+            age = time.time() - st.st_mtime
+            if age < SETTLE_S and self.wait_settle:
+                time.sleep(SETTLE_S - age)
+                age = SETTLE_S
+            if age >= SETTLE_S and path.stat().st_size == st.st_size:
+                result = self._parse(data, kind, path, start, final=True)
         if result.consumed == 0:
             return 0, False
         end = start + result.consumed
@@ -106,7 +118,9 @@ class Watcher:
         self.stats.closed += closed
         return added, len(data) == MAX_READ
 
-    def _parse(self, data: bytes, kind: str, path: Path, start: int) -> ParseResult:
+    def _parse(
+        self, data: bytes, kind: str, path: Path, start: int, final: bool = False
+    ) -> ParseResult:
         if kind == "spool":
             return parse_spool(data, source=f"spool:{path.name}", start_seq=start)
         return parse_history(
@@ -115,7 +129,7 @@ class Watcher:
             source=f"history:{path.name}",
             host=self.host,
             user=self.user,
-            final=False,
+            final=final,
         )
 
     def close_idle(self, now: float | None = None) -> list[str]:

@@ -21,7 +21,7 @@ def cmd_watch(once: bool, workspace: str | None) -> None:
 
     ctx = load_context(workspace)
     store = Store(ctx.db_path)
-    watcher = Watcher(ctx, store)
+    watcher = Watcher(ctx, store, wait_settle=once)
     try:
         if once:
             added = watcher.drain()

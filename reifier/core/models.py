@@ -74,3 +74,23 @@ class ParseResult:
     consumed: int = 0  # bytes fully consumed (a truncated last record is left for later)
     fmt: str = ""
     extra: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DraftCell:
+    """One notebook cell of a runbook, independent of nbformat."""
+
+    kind: str  # "markdown" | "code"
+    source: str
+    tags: tuple[str, ...] = ()
+    meta: dict[str, object] = field(default_factory=dict)  # goes to metadata["reifier"]
+
+
+@dataclass(frozen=True)
+class RunbookDraft:
+    """A runbook before it becomes files: its cells and ``metadata.reifier``."""
+
+    id: str
+    title: str
+    cells: tuple[DraftCell, ...]
+    meta: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,157 @@
+"""Runbook notebooks on disk: the Jupytext-paired ``.md`` + ``.ipynb`` pair.
+
+Notebooks are handled as plain dicts in nbformat v4.5 shape; ``jupytext`` is
+imported only to write or read the Markdown twin (and it brings nbformat with
+it), so commands that only need an ``.ipynb`` stay fast. Every write goes to a
+temporary file in the same directory and is renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from reifier.core.models import RunbookDraft
+from reifier.errors import BadInput
+
+KERNELSPEC = {"name": "reifier-bash", "display_name": "Reifier Bash", "language": "bash"}
+LANGUAGE_INFO = {
+    "name": "bash",
+    "file_extension": ".sh",
+    "mimetype": "text/x-sh",
+    "codemirror_mode": "shell",
+    "pygments_lexer": "bash",
+}
+JUPYTEXT = {"formats": "ipynb,md", "notebook_metadata_filter": "reifier"}
+NB = dict[str, Any]
+
+
+def pair_paths(path: Path) -> tuple[Path, Path]:
+    """Return the (``.md``, ``.ipynb``) twins of either file of a pair."""
+    base = path.with_suffix("")
+    return base.with_suffix(".md"), base.with_suffix(".ipynb")
+
+
+def draft_to_notebook(draft: RunbookDraft) -> NB:
+    """Build an nbformat-4.5 notebook dict from a :class:`RunbookDraft`."""
+    cells = []
+    for cell in draft.cells:
+        meta: dict[str, Any] = {}
+        if cell.tags:
+            meta["tags"] = list(cell.tags)
+        if cell.meta:
+            meta["reifier"] = dict(cell.meta)
+        item: dict[str, Any] = {
+            "cell_type": cell.kind,
+            "id": uuid.uuid4().hex[:8],
+            "metadata": meta,
+            "source": cell.source,
+        }
+        if cell.kind == "code":
+            item["execution_count"] = None
+            item["outputs"] = []
+        cells.append(item)
+    return {
+        "cells": cells,
+        "metadata": {
+            "jupytext": dict(JUPYTEXT),
+            "kernelspec": dict(KERNELSPEC),
+            "language_info": dict(LANGUAGE_INFO),
+            "reifier": dict(draft.meta),
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def ipynb_text(nb: NB) -> str:
+    """Serialise a notebook the way nbformat does (1-space indent, sorted keys)."""
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def markdown_text(nb: NB) -> str:
+    """Render the Jupytext Markdown twin of a notebook."""
+    import jupytext
+
+    return str(jupytext.writes(_node(nb), fmt="md"))
+
+
+def _node(nb: NB) -> Any:
+    import nbformat
+
+    return nbformat.from_dict(nb)
+
+
+def write(nb: NB, path: Path) -> None:
+    """Write one file (``.ipynb`` or ``.md``) atomically."""
+    text = markdown_text(nb) if path.suffix == ".md" else ipynb_text(nb)
+    _atomic_write(path, text)
+
+
+def write_pair(nb: NB, path: Path) -> tuple[Path, Path]:
+    """Write both files of a pair; each rename is atomic, the ``.md`` goes last.
+
+    The Markdown is rendered before anything touches the disk, so a rendering
+    error leaves both files as they were.
+    """
+    md_path, nb_path = pair_paths(path)
+    md = markdown_text(nb)
+    _atomic_write(nb_path, ipynb_text(nb))
+    _atomic_write(md_path, md)
+    return md_path, nb_path
+
+
+def read(path: Path) -> NB:
+    """Read a runbook from ``.ipynb`` (plain JSON) or ``.md`` (through Jupytext)."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read {path}: {exc}") from None
+    if path.suffix == ".md":
+        import jupytext
+
+        try:
+            nb = jupytext.reads(raw, fmt="md")
+        except Exception as exc:  # jupytext raises many types on bad text
+            raise BadInput(f"{path}: not a Jupytext Markdown notebook: {exc}") from None
+        return json.loads(json.dumps(nb))
+    try:
+        nb = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{path}: not a notebook (invalid JSON at line {exc.lineno})") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise BadInput(f"{path}: not a notebook (no cells list)")
+    if nb.get("nbformat") != 4:
+        raise BadInput(f"{path}: unsupported nbformat {nb.get('nbformat')!r} (need 4)")
+    for i, cell in enumerate(nb["cells"]):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in {"code", "markdown", "raw"}:
+            raise BadInput(f"{path}: cell {i} is malformed")
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+        if not isinstance(cell.get("source", ""), str):
+            raise BadInput(f"{path}: cell {i} has a non-text source")
+    return nb
+
+
+def reifier_meta(nb: NB) -> dict[str, Any]:
+    """Return ``metadata.reifier`` (empty when absent)."""
+    meta = nb.get("metadata", {}).get("reifier", {})
+    return meta if isinstance(meta, dict) else {}

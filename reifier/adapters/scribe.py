@@ -1,0 +1,141 @@
+"""The Scribe: write a session's draft runbook pair under ``runbooks/drafts/``.
+
+A draft is written once per session; a file a human has touched is never
+overwritten (a new name is chosen instead), and a later session with the same
+symptom gets its own draft that links the earlier ones.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from reifier.adapters import evidence
+from reifier.adapters.notebooks import draft_to_notebook, write_pair
+from reifier.adapters.settings import Context
+from reifier.adapters.store import Store
+from reifier.core.classify import assign_roles
+from reifier.core.draft import DraftInputs, build_draft
+from reifier.core.models import Session
+from reifier.core.redact import redact
+from reifier.errors import NotFound
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    """The pair written (or found) for a session."""
+
+    md: Path
+    ipynb: Path
+    created: bool
+    runbook_id: str
+    fix: tuple[str, ...]
+
+
+def load_session(store: Store, session_id: str | None) -> Session:
+    """Load a session by id/prefix, or the newest one when ``session_id`` is None."""
+    if session_id is None:
+        newest = store.sessions(limit=1)
+        if not newest:
+            raise NotFound("no sessions recorded yet (see `reifier import`, `reifier init`)")
+        session_id = newest[0].id
+    session = store.session(session_id)
+    if session is None:
+        raise NotFound(f"no single session matches {session_id!r} (see `reifier sessions`)")
+    return replace(session, commands=assign_roles(session.commands))
+
+
+def _existing(directory: Path) -> list[tuple[Path, dict[str, Any]]]:
+    out = []
+    for path in sorted(directory.glob("*.ipynb")):
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("reifier", {})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if isinstance(meta, dict):
+            out.append((path, meta))
+    return out
+
+
+def _alerts_during(store: Store, session: Session) -> list[dict[str, Any]]:
+    """Alerts linked to the session, or firing while it ran (filled by the alert receiver)."""
+    if session.started is None:
+        return []
+    found = []
+    for node in store.nodes("Alert"):
+        props = node["props"]
+        start, end = props.get("starts_ts"), props.get("ends_ts")
+        if start is None or start > (session.ended or session.started):
+            continue
+        if end is not None and end < session.started:
+            continue
+        found.append(props)
+    return found
+
+
+def draft_session(
+    ctx: Context,
+    store: Store,
+    session_id: str | None = None,
+    *,
+    symptom: str | None = None,
+) -> DraftResult:
+    """Write (or find) the draft pair of one session."""
+    session = load_session(store, session_id)
+    drafts_dir = ctx.runbooks / "drafts"
+    known = _existing(drafts_dir) + _existing(ctx.runbooks / "approved")
+    for path, meta in known:
+        if meta.get("session", {}).get("id") == session.id and path.parent == drafts_dir:
+            return DraftResult(path.with_suffix(".md"), path, False, str(meta.get("id", "")), ())
+    alerts = _alerts_during(store, session)
+    if symptom:
+        symptoms = [redact(symptom).text]
+    elif alerts:
+        symptoms = [a["annotations"].get("summary") or a["labels"].get("alertname", "")
+                    for a in alerts if isinstance(a.get("annotations"), dict)]
+        symptoms = [s for s in symptoms if s]
+    else:
+        symptoms = evidence.log_symptoms(session)
+    matchers = tuple({"alertname": a["labels"]["alertname"]} for a in alerts
+                     if isinstance(a.get("labels"), dict) and "alertname" in a["labels"])
+    previous = tuple(str(m.get("id")) for _, m in known
+                     if symptoms and set(m.get("symptoms") or []) & set(symptoms))
+    edits = evidence.edit_diffs(session, ctx.home / "snapshots")
+    inputs = DraftInputs(symptoms=tuple(symptoms), alerts=matchers, edits=edits,
+                         previous=tuple(dict.fromkeys(previous)))
+    draft = build_draft(session, inputs)
+    terms = [str(v) for c in draft.cells if "parameters" in c.tags
+             for v in _param_values(c.source)]
+    related = evidence.related_files(terms, ctx.settings.context_dirs)
+    if related:
+        draft = build_draft(session, replace(inputs, related=tuple(related)))
+    stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(session.started or time.time()))
+    base = drafts_dir / f"{draft.id}-{stamp}"
+    n = 2
+    while base.with_suffix(".md").exists() or base.with_suffix(".ipynb").exists():
+        base = drafts_dir / f"{draft.id}-{stamp}-{n}"
+        n += 1
+    md, nb = write_pair(draft_to_notebook(draft), base.with_suffix(".ipynb"))
+    _record(store, session, draft.id, nb)
+    fix = tuple(c.source for c in draft.cells if c.kind == "code" and set(c.tags) & {"fix", "edit"})
+    return DraftResult(md, nb, True, draft.id, fix)
+
+
+def _param_values(source: str) -> list[str]:
+    from reifier.core.params import parse_parameters_cell
+
+    return list(parse_parameters_cell(source).values())
+
+
+def _record(store: Store, session: Session, runbook_id: str, path: Path) -> None:
+    with store.transaction():
+        sid = store.upsert_node("Session", session.id, {
+            "host": session.host, "user": session.user,
+            "started": session.started, "ended": session.ended})
+        rid = store.upsert_node("Runbook", path.stem, {
+            "id": runbook_id, "path": str(path), "status": "draft"})
+        store.add_edge(sid, "produced", rid)
+        store.add_event("draft_written", path.stem, {"session": session.id, "path": str(path)})

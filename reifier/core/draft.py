@@ -1,0 +1,271 @@
+"""Turn a session into a :class:`RunbookDraft` a tired engineer would approve.
+
+Layout: title and provenance, Symptom, Diagnosis (where the responder looked,
+as a list: diagnostics never run as part of the runbook), Parameters (the
+papermill ``parameters`` cell), Fix (one cell per fix/edit command, in order),
+Verify, Related files, Origin. Pure: the adapters supply file diffs, log
+symptoms, related files and earlier drafts.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from reifier.core.classify import edit_targets
+from reifier.core.lift import lift
+from reifier.core.models import CommandEvent, DraftCell, RunbookDraft, Session
+from reifier.core.params import render_parameters_cell
+from reifier.core.tidy import Tidied, tidy
+
+NO_COMMANDS = "I saw no shell commands. Did you fix this via a GUI?"
+UNKNOWN_SYMPTOM = "Symptom: unknown — describe what you saw"
+PATCH_MARK = "REIFIER_PATCH"
+
+
+@dataclass(frozen=True)
+class EditInfo:
+    """What an edit command changed: the file and a unified diff (may be empty)."""
+
+    path: str
+    diff: str
+
+
+@dataclass(frozen=True)
+class DraftInputs:
+    """Everything besides the session that shapes a draft."""
+
+    symptoms: tuple[str, ...] = ()
+    alerts: tuple[Mapping[str, str], ...] = ()
+    edits: Mapping[int, EditInfo] = field(default_factory=dict)  # key: CommandEvent.seq
+    related: tuple[tuple[str, str], ...] = ()  # (term, "path:line")
+    previous: tuple[str, ...] = ()  # ids of earlier runbooks for the same symptom
+    notes: tuple[str, ...] = ()
+
+
+def iso(ts: float | None) -> str | None:
+    """Format a Unix time as UTC ISO 8601 with microseconds."""
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1e6):06d}Z"
+
+
+def slugify(text: str, limit: int = 40) -> str:
+    """Make a file-name-safe slug from a title."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return (slug[:limit].rstrip("-") or "runbook")
+
+
+def title_for(session: Session, symptoms: Sequence[str], params: Mapping[str, str]) -> str:
+    """Pick a title: the symptom, else the service recovered, else the host and date."""
+    if symptoms:
+        words = re.sub(r"\s+", " ", symptoms[0]).strip()
+        return "Fix: " + (words if len(words) <= 60 else words[:57].rstrip() + "…")
+    if "SERVICE" in params:
+        return f"Recover {params['SERVICE']}"
+    when = time.strftime("%Y-%m-%d", time.gmtime(session.started)) if session.started else ""
+    return f"Session on {session.host or 'unknown host'} {when}".strip()
+
+
+def _origin(c: CommandEvent) -> dict[str, object]:
+    return {
+        "role": c.role,
+        "started": iso(c.started),
+        "exit_code": c.exit_code,
+        "cwd": c.cwd,
+        "duration": None if c.duration is None else round(c.duration, 6),
+        **({"redactions": list(c.redactions)} if c.redactions else {}),
+    }
+
+
+FILE_PROGRAMS = frozenset({
+    "rm", "mv", "cp", "cat", "tail", "head", "less", "more", "vim", "vi", "nano", "chmod",
+    "chown", "ln", "tar", "patch", "sed", "tee", "touch", "mkdir", "rmdir", "source", ".",
+    "bash", "sh", "python", "python3", "make", "truncate", "gzip", "gunzip", "unlink", "find",
+    "du", "ls", "stat", "grep", "diff", "install", "rsync", "docker-compose",
+})
+
+
+def _needs_cwd(c: CommandEvent) -> bool:
+    """Tell whether a command depends on its directory (a relative path it names)."""
+    words = [w.strip("'\"") for w in c.command.replace("\n", " ").split()]
+    if words[:1] == ["sudo"]:
+        words = words[1:]
+    if not words:
+        return False
+    if words[0].startswith(("./", "../")):
+        return True
+    if words[0] not in FILE_PROGRAMS:
+        return any(w.startswith(("./", "../")) for w in words[1:])
+    return any(not w.startswith(("-", "/", "$", "~")) and "=" not in w for w in words[1:])
+
+
+def _patch_cell(info: EditInfo) -> str:
+    target = shlex.quote(info.path)
+    return (
+        f"# Apply the change made to {info.path} (idempotent: skipped if already applied)\n"
+        f"if patch --dry-run --reverse --force --silent {target} >/dev/null 2>&1 <<'{PATCH_MARK}'\n"
+        f"{info.diff.rstrip()}\n{PATCH_MARK}\n"
+        f"then\n  echo 'already applied: {info.path}'\nelse\n"
+        f"  patch --forward {target} <<'{PATCH_MARK}'\n{info.diff.rstrip()}\n{PATCH_MARK}\nfi"
+    )
+
+
+def _step_source(c: CommandEvent, edits: Mapping[int, EditInfo], prev_cwd: str | None) -> str:
+    info = edits.get(c.seq)
+    if c.role == "edit" and info and info.diff.strip():
+        return _patch_cell(info)
+    if c.role == "edit" and _is_interactive_edit(c.command):
+        target = ", ".join(edit_targets(c.command)) or "a file"
+        return (
+            f"# Reifier saw an interactive edit of {target} ({c.command!r}) but holds no\n"
+            "# snapshot of it. Replace this cell with the change (sed -i, a patch...)\n"
+            "# before approving: it fails on purpose until then.\n"
+            f"echo 'edit of {target} not captured: replace this cell' >&2\nfalse"
+        )
+    src = c.command
+    if c.cwd and c.cwd != prev_cwd and _needs_cwd(c):
+        src = f"cd {shlex.quote(c.cwd)}\n{src}"
+    return src
+
+
+def _is_interactive_edit(cmd: str) -> bool:
+    first = cmd.split(None, 2)
+    words = first[1:] if first[:1] == ["sudo"] else first
+    return bool(words) and words[0] in {"vim", "vi", "nvim", "nano", "emacs", "pico", "joe"}
+
+
+def build_draft(session: Session, inputs: DraftInputs | None = None) -> RunbookDraft:
+    """Build the draft for one session whose commands already carry their roles."""
+    inputs = inputs or DraftInputs()
+    tidied = tidy(session.commands)
+    first_fix = next((i for i, c in enumerate(tidied.kept) if c.role in {"fix", "edit"}),
+                     len(tidied.kept))
+    # a check before anything was changed is how the responder saw the symptom
+    steps = [c for i, c in enumerate(tidied.kept)
+             if c.role in {"fix", "edit"} or (c.role == "verify" and i > first_fix)]
+    diags = [c for i, c in enumerate(tidied.kept)
+             if c.role == "diagnostic" or (c.role == "verify" and i < first_fix)]
+    prev_cwd: str | None = None
+    sources = []
+    for c in steps:
+        sources.append(_step_source(c, inputs.edits, prev_cwd))
+        prev_cwd = c.cwd or prev_cwd
+    lifted = lift(sources)
+    params = dict(lifted.params)
+    title = title_for(session, inputs.symptoms, params)
+    draft_id = slugify(title)
+    cells: list[DraftCell] = [_md(_header(title, session, inputs, tidied))]
+    cells.append(_md(_symptom_md(inputs)))
+    cells.append(_md(_diagnosis_md(diags)))
+    if not steps:
+        cells.append(_md(f"## Fix\n\n**{NO_COMMANDS}**\n\nPlease write down the steps you took "
+                         "(console, dashboard, a colleague's shell?) so the next responder can "
+                         "follow them, and add them as `bash` cells."))
+    else:
+        cells.append(_md("## Parameters\n\nValues a future run may change (papermill "
+                         "`-p NAME VALUE`, or `reifier run -p NAME VALUE`)."))
+        cells.append(DraftCell("code", render_parameters_cell(params), tags=("parameters",)))
+        # checks run between fixes (``nginx -t`` before a reload) gate the next step and
+        # stay in the fix sequence; checks after the last fix verify the outcome
+        pairs = list(zip(steps, lifted.sources, strict=True))
+        last_fix = max((i for i, (c, _) in enumerate(pairs) if c.role != "verify"), default=-1)
+        fixes, checks = pairs[: last_fix + 1], pairs[last_fix + 1 :]
+        cells.append(_md("## Fix\n\nIn the order they ran. Add a `precondition`-tagged cell "
+                         "above to guard the fix (e.g. \"only if CPU > 90%\")."))
+        for c, src in fixes:
+            cells.append(DraftCell("code", src, tags=(c.role,), meta=_origin(c)))
+            info = inputs.edits.get(c.seq)
+            if c.role == "edit" and info and info.diff.strip():
+                cells.append(_md(f"Change to `{info.path}`:\n\n" + _indent(info.diff)))
+        cells.append(_md("## Verify" + ("" if checks else
+                                        "\n\nNo verification was run: add one (a health check).")))
+        for c, src in checks:
+            cells.append(DraftCell("code", src, tags=("verify",), meta=_origin(c)))
+    cells.append(_md(_related_md(inputs)))
+    cells.append(_md(_origin_md(session, tidied)))
+    meta: dict[str, object] = {
+        "id": draft_id,
+        "title": title,
+        "status": "draft",
+        "symptoms": list(inputs.symptoms),
+        "alerts": [dict(a) for a in inputs.alerts],
+        "autonomy": "suggest",
+        "session": {
+            "id": session.id,
+            "host": session.host,
+            "user": session.user,
+            "started": iso(session.started),
+            "ended": iso(session.ended),
+        },
+    }
+    if inputs.previous:
+        meta["related_runbooks"] = list(inputs.previous)
+    return RunbookDraft(id=draft_id, title=title, cells=tuple(cells), meta=meta)
+
+
+def _md(text: str) -> DraftCell:
+    return DraftCell("markdown", text.strip())
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.rstrip().splitlines())
+
+
+def _code_item(cmd: str) -> str:
+    if "\n" in cmd or "`" in cmd:
+        return "-\n\n" + _indent(cmd) + "\n"
+    return f"- `{cmd}`"
+
+
+def _header(title: str, session: Session, inputs: DraftInputs, tidied: Tidied) -> str:
+    lines = [f"# {title}", "",
+             f"*Draft written by Reifier from session `{session.id}` on "
+             f"`{session.host or '?'}` by `{session.user or '?'}`. Review every cell, then "
+             "`reifier approve` it: drafts never run.*"]
+    if inputs.previous:
+        lines += ["", "Earlier runbooks for the same symptom: "
+                  + ", ".join(f"`{p}`" for p in inputs.previous)]
+    lines += [f"\n> {n}" for n in inputs.notes]
+    return "\n".join(lines)
+
+
+def _symptom_md(inputs: DraftInputs) -> str:
+    if not inputs.symptoms and not inputs.alerts:
+        return f"## Symptom\n\n**{UNKNOWN_SYMPTOM}**"
+    body = ["## Symptom", ""]
+    body += [f"- Alert `{a.get('alertname', '?')}`"
+             + "".join(f", {k}=`{v}`" for k, v in a.items() if k != "alertname")
+             for a in inputs.alerts]
+    body += [_code_item(s) for s in inputs.symptoms]
+    return "\n".join(body)
+
+
+def _diagnosis_md(diags: Sequence[CommandEvent]) -> str:
+    if not diags:
+        return "## Diagnosis\n\nNo diagnostic commands were recorded."
+    items = "\n".join(_code_item(c.command) for c in diags)
+    return ("## Diagnosis\n\nWhere the responder looked (not run by the runbook; copy what "
+            f"helps):\n\n{items}")
+
+
+def _related_md(inputs: DraftInputs) -> str:
+    if not inputs.related:
+        return "## Related files\n\nNone found in the configured context directories."
+    items = "\n".join(f"- `{term}`: `{where}`" for term, where in inputs.related)
+    return f"## Related files\n\n{items}"
+
+
+def _origin_md(session: Session, tidied: Tidied) -> str:
+    dropped = ", ".join(f"{n} {why}" for why, n in sorted(tidied.dropped.items())) or "none"
+    return (
+        "## Origin\n\n"
+        f"- Host: `{session.host or '?'}`, user: `{session.user or '?'}`\n"
+        f"- Session: `{session.id}`, {iso(session.started) or 'time unknown'} → "
+        f"{iso(session.ended) or '?'}\n"
+        f"- Commands: {len(session.commands)} recorded, {len(tidied.kept)} kept; "
+        f"dropped: {dropped}"
+    )
