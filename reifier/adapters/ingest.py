@@ -62,10 +62,10 @@ def ingest(
     now: float | None = None,
 ) -> tuple[int, list[str]]:
     """Store events and (atomically with them) the read offset that produced them."""
-    prepared = Preparer.from_settings(ctx.settings).prepare(events)
+    preparer = Preparer.from_settings(ctx.settings)
     now = time.time() if now is None else now
     with store.transaction():
-        added, shells = store.insert_commands(prepared)
+        added, shells = store.insert_commands(events, preparer.prepared)
         if offset is not None:
             store.set_offset(offset)
         closed = store.refresh_sessions(shells, ctx.settings.session_gap_s, now) if added else []
@@ -82,12 +82,20 @@ def whoami() -> tuple[str, str]:
 
 
 def parse_history(
-    data: bytes, *, fmt: str | None, source: str, host: str, user: str, final: bool = True
+    data: bytes,
+    *,
+    fmt: str | None,
+    source: str,
+    host: str,
+    user: str,
+    final: bool = True,
+    start_seq: int = 0,
 ) -> ParseResult:
     """Parse history bytes in ``fmt`` (auto-detected when ``None``)."""
     hf = formats.get(fmt) if fmt else formats.detect(data)
     shell = f"{hf.name}:{user}@{host}"
-    return hf.parse(data, source=source, shell_session=shell, host=host, user=user, final=final)
+    return hf.parse(data, source=source, shell_session=shell, host=host, user=user,
+                    final=final, start_seq=start_seq)
 
 
 def import_file(

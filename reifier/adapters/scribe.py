@@ -135,7 +135,7 @@ def _record(store: Store, session: Session, runbook_id: str, path: Path) -> None
         sid = store.upsert_node("Session", session.id, {
             "host": session.host, "user": session.user,
             "started": session.started, "ended": session.ended})
-        rid = store.upsert_node("Runbook", path.stem, {
+        rid = store.upsert_node("Runbook", runbook_id, {
             "id": runbook_id, "path": str(path), "status": "draft"})
         store.add_edge(sid, "produced", rid)
         store.add_event("draft_written", path.stem, {"session": session.id, "path": str(path)})

@@ -7,10 +7,11 @@ them) or none of it, and ordered migrations keyed by ``PRAGMA user_version``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 1: capture + graph skeleton
     """
     CREATE TABLE commands (
-        id INTEGER PRIMARY KEY,
-        dedup TEXT NOT NULL UNIQUE,
+        id INTEGER PRIMARY KEY,  -- 64-bit hash of the dedup key: re-imports collide, no index
         shell_session TEXT NOT NULL,
         host TEXT NOT NULL DEFAULT '',
         user TEXT NOT NULL DEFAULT '',
@@ -106,11 +106,13 @@ class Offset:
     head: str  # hash of the file's first bytes: a rewritten file has another head
 
 
-def _dedup_key(ev: CommandEvent) -> str:
+def _dedup_key(ev: CommandEvent, command: str) -> int:
+    """Identify a command occurrence: same shell, host, user, start (or position), text."""
     started = "-" if ev.started is None else f"{ev.started:.6f}"
     seq = str(ev.seq) if ev.started is None else ""
-    key = f"{ev.shell_session}\x1f{ev.host}\x1f{ev.user}\x1f{started}\x1f{seq}\x1f{ev.command}"
-    return _text(key)
+    key = f"{ev.shell_session}\x1f{ev.host}\x1f{ev.user}\x1f{started}\x1f{seq}\x1f{command}"
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class Store:
@@ -127,6 +129,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk imports stay in memory
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: {exc}") from None
@@ -170,15 +173,27 @@ class Store:
         self.db.close()
 
     # -- commands ---------------------------------------------------------------
-    def insert_commands(self, events: Iterable[CommandEvent]) -> tuple[int, set[str]]:
-        """Insert events, ignoring ones already stored; return (added, shell sessions)."""
+    def insert_commands(
+        self,
+        events: Iterable[CommandEvent],
+        prepare: Callable[[str], tuple[str, tuple[str, ...], str]] | None = None,
+    ) -> tuple[int, set[str]]:
+        """Insert events, ignoring ones already stored; return (added, shell sessions).
+
+        ``prepare`` maps a raw command to (redacted text, rules, role); rows are
+        built straight from it, so a million-line import copies no events.
+        """
         rows = []
         shells: set[str] = set()
         for ev in events:
             shells.add(ev.shell_session)
+            if prepare is None:
+                command, rules, role = ev.command, ev.redactions, ev.role
+            else:
+                command, rules, role = prepare(ev.command)
             rows.append(
                 (
-                    _dedup_key(ev),
+                    _dedup_key(ev, command),
                     ev.shell_session,
                     ev.host,
                     ev.user,
@@ -186,19 +201,19 @@ class Store:
                     ev.duration,
                     ev.exit_code,
                     None if ev.cwd is None else _text(ev.cwd),
-                    _text(ev.command),
-                    ev.role,
+                    _text(command),
+                    role,
                     ev.source,
                     ev.seq,
-                    ",".join(ev.redactions),
+                    ",".join(rules),
                     ev.snapshot,
-                    _raw(ev.command),
+                    _raw(command),
                 )
             )
         with self.transaction() as db:
             before = db.total_changes
             db.executemany(
-                "INSERT OR IGNORE INTO commands (dedup, shell_session, host, user, started,"
+                "INSERT OR IGNORE INTO commands (id, shell_session, host, user, started,"
                 " duration, exit_code, cwd, command, role, source, seq, redactions, snapshot, raw)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
@@ -253,24 +268,28 @@ class Store:
                     "SELECT host, user FROM commands WHERE shell_session=? LIMIT 1", (shell,)
                 ).fetchone() or ("", "")
                 keep = set()
+                rows, events = [], []
                 for i, span in enumerate(spans):
                     sid = span.id
                     keep.add(sid)
                     last = i == len(spans) - 1
                     closed_at = old.get(sid)
-                    if closed_at is None and (
-                        not last or is_closed(span.ended, now, gap_s)
-                    ):
+                    if closed_at is None and (not last or is_closed(span.ended, now, gap_s)):
                         closed_at = now
                         closed.append(sid)
-                        self.add_event("session_closed", sid, {"shell_session": shell})
-                    db.execute(
-                        "INSERT INTO sessions (id, shell_session, host, user, started, ended, n,"
-                        " closed_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
-                        " ended=excluded.ended, n=excluded.n, closed_at=excluded.closed_at",
-                        (sid, shell, first[0], first[1], span.started, span.ended, span.count,
-                         closed_at),
-                    )
+                        events.append(("session_closed", sid, json.dumps({"shell_session": shell}),
+                                       now))
+                    rows.append((sid, shell, first[0], first[1], span.started, span.ended,
+                                 span.count, closed_at))
+                db.executemany(
+                    "INSERT INTO sessions (id, shell_session, host, user, started, ended, n,"
+                    " closed_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                    " ended=excluded.ended, n=excluded.n, closed_at=excluded.closed_at",
+                    rows,
+                )
+                db.executemany(
+                    "INSERT INTO events (kind, subject, payload, created) VALUES (?,?,?,?)", events
+                )
                 gone = set(old) - keep
                 db.executemany("DELETE FROM sessions WHERE id=?", [(g,) for g in gone])
         return closed

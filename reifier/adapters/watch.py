@@ -45,6 +45,27 @@ def _head(path: Path, length: int) -> str:
     return f"{len(data)}:{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"
 
 
+def resume_offset(store: Store, key: str, path: Path, st: os.stat_result) -> tuple[int, bool]:
+    """Return where to resume reading ``path`` and whether it was reset to the start.
+
+    Resume at the saved offset only if it is the same file (device, inode), it
+    did not shrink below the offset and its first bytes are unchanged.
+    """
+    saved = store.get_offset(key)
+    if saved is None:
+        return 0, False
+    if saved.dev == st.st_dev and saved.inode == st.st_ino and st.st_size >= saved.offset:
+        head_len = int(saved.head.split(":", 1)[0] or 0)
+        if _head(path, head_len) == saved.head:
+            return saved.offset, False
+    return 0, True
+
+
+def offset_after(key: str, path: Path, st: os.stat_result, end: int) -> Offset:
+    """Return the offset record for having read ``path`` up to ``end``."""
+    return Offset(key, st.st_dev, st.st_ino, end, _head(path, min(HEAD_BYTES, end)))
+
+
 class Watcher:
     """Drain spool files and configured history files into the store."""
 
@@ -82,16 +103,8 @@ class Watcher:
             st = path.stat()
         except FileNotFoundError:
             return 0, False
-        saved = self.store.get_offset(str(path))
-        start = 0
-        if saved is not None and saved.dev == st.st_dev and saved.inode == st.st_ino:
-            head_len = int(saved.head.split(":", 1)[0] or 0)
-            if st.st_size >= saved.offset and _head(path, head_len) == saved.head:
-                start = saved.offset
-            else:
-                self.stats.resets += 1
-        elif saved is not None:
-            self.stats.resets += 1
+        start, reset = resume_offset(self.store, str(path), path, st)
+        self.stats.resets += reset
         if start >= st.st_size:
             return 0, False
         with path.open("rb") as fh:
@@ -111,7 +124,7 @@ class Watcher:
         if result.consumed == 0:
             return 0, False
         end = start + result.consumed
-        offset = Offset(str(path), st.st_dev, st.st_ino, end, _head(path, min(HEAD_BYTES, end)))
+        offset = offset_after(str(path), path, st, end)
         added, closed = ingest(self.ctx, self.store, list(result.events), offset=offset)
         self.stats.added += added
         self.stats.skipped += result.skipped
@@ -130,6 +143,7 @@ class Watcher:
             host=self.host,
             user=self.user,
             final=final,
+            start_seq=start,
         )
 
     def close_idle(self, now: float | None = None) -> list[str]:

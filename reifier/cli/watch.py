@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import Any
 
 import click
 
@@ -26,6 +27,7 @@ def cmd_watch(once: bool, workspace: str | None) -> None:
         if once:
             added = watcher.drain()
             watcher.close_idle()
+            _draft_closed(ctx, store, watcher.stats.closed)
             click.echo(
                 f"{added} commands added, {len(watcher.stats.closed)} sessions closed,"
                 f" {len(watcher.stats.skipped)} records skipped"
@@ -35,6 +37,26 @@ def cmd_watch(once: bool, workspace: str | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         click.echo(f"reifier: watching {ctx.spool_dir} (Ctrl-C to stop)", err=True)
-        run_forever(watcher, stop=stop)
+        run_forever(watcher, stop=stop, on_closed=lambda ids: _draft_closed(ctx, store, ids))
     finally:
         store.close()
+
+
+def _draft_closed(ctx: Any, store: Any, session_ids: list[str]) -> None:
+    """Draft every session that just closed (``auto_draft``), reporting but surviving errors."""
+    if not ctx.settings.auto_draft:
+        return
+    from reifier.adapters.scribe import draft_session, load_session
+    from reifier.errors import ReifierError
+
+    for sid in session_ids:
+        try:
+            session = load_session(store, sid)
+            if not any(c.role in {"fix", "edit"} for c in session.commands):
+                continue  # browsing, not fixing: nothing to write a runbook about
+            result = draft_session(ctx, store, sid)
+        except ReifierError as exc:
+            click.echo(f"reifier: session {sid}: no draft: {exc}", err=True)
+            continue
+        if result.created:
+            click.echo(f"reifier: drafted {result.md}", err=True)

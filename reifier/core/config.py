@@ -37,6 +37,7 @@ class Settings:
     history_format: str = ""  # force a format for history_files ("" = auto-detect)
     context_dirs: tuple[str, ...] = ()  # grepped for related files by the scribe
     log_dirs: tuple[str, ...] = ()
+    auto_draft: bool = True  # `reifier watch` drafts each session when it closes
     match_threshold: float = 0.8
     four_eyes: bool = False  # approver must differ from the session's engineer
     autonomy: AutonomyPolicy = field(default_factory=AutonomyPolicy)

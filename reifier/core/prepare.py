@@ -40,9 +40,13 @@ class Preparer:
         """Return the events redacted and with their static role set."""
         out = []
         for ev in events:
-            text, rules, role = _prepare_one(ev.command, self.lists, self.extra_rules)
+            text, rules, role = self.prepared(ev.command)
             out.append(replace(ev, command=text, redactions=rules, role=role))
         return out
+
+    def prepared(self, command: str) -> tuple[str, tuple[str, ...], str]:
+        """Return (redacted text, rules that fired, static role) for one command."""
+        return _prepare_one(command, self.lists, self.extra_rules)
 
 
 @lru_cache(maxsize=65536)
