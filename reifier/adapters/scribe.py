@@ -139,3 +139,37 @@ def _record(store: Store, session: Session, runbook_id: str, path: Path) -> None
             "id": runbook_id, "path": str(path), "status": "draft"})
         store.add_edge(sid, "produced", rid)
         store.add_event("draft_written", path.stem, {"session": session.id, "path": str(path)})
+
+
+def draft_alert_episode(ctx: Context, store: Store, alert: dict[str, Any]) -> DraftResult:
+    """Write the "did you fix this via a GUI?" draft for an alert no shell session saw.
+
+    ``alert`` holds the stored Alert node's props: ``labels``, ``annotations``,
+    ``starts_ts``, ``ends_ts``, ``fingerprint``.
+    """
+    labels = dict(alert.get("labels") or {})
+    notes = dict(alert.get("annotations") or {})
+    symptom = notes.get("summary") or notes.get("description") or labels.get("alertname", "alert")
+    started = alert.get("starts_ts")
+    session = Session(
+        id=f"alert-{alert.get('fingerprint', '')}", shell_session="", host=labels.get("instance", ""),
+        user="", started=started, ended=alert.get("ends_ts") or started, commands=())
+    matcher = ({"alertname": labels["alertname"]},) if "alertname" in labels else ()
+    draft = build_draft(session, DraftInputs(
+        symptoms=(redact(symptom).text,), alerts=matcher,
+        notes=(f"Alert {labels.get('alertname', '?')} fired at {alert.get('startsAt', '?')} and "
+               f"resolved at {alert.get('endsAt', '?')}; no shell session was recorded meanwhile.",
+               )))
+    stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(started or time.time()))
+    drafts_dir = ctx.runbooks / "drafts"
+    base = drafts_dir / f"{draft.id}-{stamp}"
+    for path, meta in _existing(drafts_dir):
+        if meta.get("session", {}).get("id") == session.id:
+            return DraftResult(path.with_suffix(".md"), path, False, str(meta.get("id", "")), ())
+    n = 2
+    while base.with_suffix(".md").exists() or base.with_suffix(".ipynb").exists():
+        base = drafts_dir / f"{draft.id}-{stamp}-{n}"
+        n += 1
+    md, nb = write_pair(draft_to_notebook(draft), base.with_suffix(".ipynb"))
+    store.add_event("draft_written", nb.stem, {"alert": alert.get("fingerprint"), "path": str(nb)})
+    return DraftResult(md, nb, True, draft.id, ())

@@ -62,7 +62,10 @@ def slugify(text: str, limit: int = 40) -> str:
 def title_for(session: Session, symptoms: Sequence[str], params: Mapping[str, str]) -> str:
     """Pick a title: the symptom, else the service recovered, else the host and date."""
     if symptoms:
-        words = re.sub(r"\s+", " ", symptoms[0]).strip()
+        from reifier.core.patterns import masked_text
+
+        # the template, not the instance: "held by pid <NUM>", not one pid
+        words = re.sub(r"\s+", " ", masked_text(symptoms[0]) or symptoms[0]).strip()
         return "Fix: " + (words if len(words) <= 60 else words[:57].rstrip() + "…")
     if "SERVICE" in params:
         return f"Recover {params['SERVICE']}"

@@ -1,0 +1,1 @@
+"""`reifier demo`: the whole descriptive-to-prescriptive cycle in a sandbox."""
