@@ -42,6 +42,7 @@ def cmd_patrol(files: tuple[Path, ...], follow: bool, from_start: bool, no_run: 
             click.echo(f"{p.stats.lines} lines read, {p.stats.matched} matched", err=True)
             return
         p.poll(from_start=from_start)
+        click.echo(f"reifier: patrolling {len(files)} file(s) (Ctrl-C to stop)", err=True)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

@@ -34,7 +34,6 @@ from reifier.core.guard_args import (
     flags,
     runs_stdin,
 )
-from reifier.core.redact import PLACEHOLDER_RE
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _VERSIONED_PYTHON = re.compile(r"(python|pypy)[\d.]+")
@@ -261,8 +260,7 @@ _COMMANDS = frozenset({"command", "declaration_command", "unset_command", "redir
 
 def _shapes(command: str) -> dict[int, _Shape]:
     """Map each command's start offset to its pipeline feeder, function and fork state."""
-    masked = PLACEHOLDER_RE.sub(lambda m: "_" + m.group()[1:-1] + "_", command)
-    data = masked.encode("utf-8", errors="surrogatepass")
+    data = bashparse.parser_input(command)  # masks placeholders and crash-prone characters
     chars = _Chars(command, data)
     root = _PARSER.parse(data).root_node
     shapes: dict[int, _Shape] = {}

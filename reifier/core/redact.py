@@ -1,0 +1,289 @@
+"""Replace secrets in command lines with ``<REDACTED:rule-name>`` placeholders.
+
+A table of :class:`SecretRule` s in the style of gitleaks and atuin's secret
+patterns: token formats with a recognisable prefix (AWS, GitHub, GitLab, Slack,
+Stripe, Google, JWT, npm…) come first, then values recognised by their context
+(``--password x``, ``mysql -pX``, ``NAME_TOKEN=x``, ``Authorization:`` headers,
+``scheme://user:pass@host``…), then a generic high-entropy ``key=value``. Each
+rule's ``secret`` group marks exactly what is replaced, so the command stays
+readable. Overlapping findings are merged and named after the first rule in
+table order.
+
+Speed: a line is first lowered and searched for the rules' keywords in one
+regex; a command with none of them (most commands) costs one search. Placeholders
+are never matched again, so :func:`redact` is idempotent. detect-secrets is not
+used: this table covers the shell-specific contexts it lacks, at a fraction of
+its cost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from reifier.errors import ConfigError
+
+PLACEHOLDER_RE = re.compile(r"<REDACTED:[A-Za-z0-9_.-]+>")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class SecretRule:
+    """A secret pattern: its ``secret`` group is replaced; ``example`` must yield ``expect``."""
+
+    name: str
+    pattern: re.Pattern[str]
+    example: str
+    expect: str
+    keywords: tuple[str, ...] = ()  # lowercase; the rule only runs if one occurs ("" = always)
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """A redacted text and the names of the rules that fired (never the values)."""
+
+    text: str
+    rules: tuple[str, ...] = ()
+
+
+# A value after `=`/space: quoted (quotes kept outside the secret) or a bare word;
+# never a `$VAR` reference or a placeholder.
+_VAL = r"""(?P<q>["'])?(?P<secret>(?!\$)(?(q)(?:(?!(?P=q))[^\n<>])+|[^\s;|"'<>]+))"""
+_STOP = r"[^\n;|]*?\s"  # the rest of the same simple command, lazily
+# Words naming a secret (not a secret itself).
+_SECRET_WORDS = (
+    r"token|secret|passw(?:or)?d|pass|passphrase|api_?key|private_?key|credentials?"  # noqa: S105
+    r"|access_?key|secret_?key|client_?secret|auth_?token|signing_?key|encryption_?key"
+)
+
+
+def _rule(name: str, regex: str, example: str, expect: str, keywords: str) -> SecretRule:
+    return SecretRule(name, re.compile(regex), example, expect, tuple(keywords.split()))
+
+
+SECRET_PATTERNS: tuple[SecretRule, ...] = (
+    _rule("private-key",
+          r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?P<secret>[\s\S]+?)(?=-----END|$)",
+          "echo '-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----'",
+          "\nMIIEow\n", "private"),
+    _rule("aws-access-key", r"\b(?P<secret>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})\b",
+          "aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE",
+          "akia asia abia acca a3t"),
+    _rule("aws-secret-key",
+          r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*(?:[=:]\s*|\s+)" + _VAL,
+          "aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+          "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "secret"),
+    _rule("github-token",
+          r"\b(?P<secret>gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})",
+          "gh auth login --with-token ghp_sMehGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8",
+          "ghp_sMehGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8", "ghp_ gho_ ghu_ ghs_ ghr_ github_pat_"),
+    _rule("gitlab-token", r"\b(?P<secret>gl(?:pat|dt|rt|ptt|cbt|oas)-[A-Za-z0-9_-]{20,})",
+          "glab auth login --token glpat-I8ihN5KXSc7Tvo_hBKqF", "glpat-I8ihN5KXSc7Tvo_hBKqF",
+          "glpat- gldt- glrt- glptt- glcbt- gloas-"),
+    _rule("slack-token", r"\b(?P<secret>xox[abposr]-[0-9A-Za-z-]{10,})",
+          "slack-cli --token xoxb-6671276842-F1LlqsajAIxNKu8i", "xoxb-6671276842-F1LlqsajAIxNKu8i",
+          "xox"),
+    _rule("slack-webhook",
+          r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9/_+-]+)",
+          "curl -d @m.json https://hooks.slack.com/services/T0001/B0001/XXXXXXXXXXXXXXXX",
+          "T0001/B0001/XXXXXXXXXXXXXXXX", "hooks.slack.com"),
+    _rule("stripe-key", r"\b(?P<secret>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,})",
+          "stripe charges list --api-key sk_live_VqE1SkHbn88HxjSI6bWHtP3f",
+          "sk_live_VqE1SkHbn88HxjSI6bWHtP3f", "sk_live_ rk_live_ sk_test_ rk_test_"),
+    _rule("google-api-key", r"\b(?P<secret>AIza[0-9A-Za-z_-]{35})",
+          "curl 'https://maps.googleapis.com/x?key=AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW'",
+          "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW", "aiza"),
+    _rule("jwt", r"\b(?P<secret>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
+          "export T=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMifQ.g6YYZYn9ZhyiA4uo",
+          "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMifQ.g6YYZYn9ZhyiA4uo", "eyj"),
+    _rule("npm-token", r"\b(?P<secret>npm_[A-Za-z0-9]{36})\b",
+          "npm config set //r.npmjs.org/:_authToken npm_S2qHx6kwXoIIXGvOoNZYW2mZp0zVZomHFwUb",
+          "npm_S2qHx6kwXoIIXGvOoNZYW2mZp0zVZomHFwUb", "npm_"),
+    _rule("vault-token", r"\b(?P<secret>(?:hv[sbr]|s|b)\.[A-Za-z0-9_-]{24,})",
+          "VAULT_ADDR=https://v:8200 vault kv get -address x s.6PwZPf1Qh6yYTWmE4lBYOvfZ",
+          "s.6PwZPf1Qh6yYTWmE4lBYOvfZ", "vault hvs. hvb. hvr."),
+    _rule("pypi-token", r"\b(?P<secret>pypi-AgE[A-Za-z0-9_-]{50,})",
+          "twine upload -p pypi-AgEIcHlwaS5vcmcCJGE0ZDU5NzE4LTgxYzctNGI5Zi05OTUxLTQ0ZmEwODA0ZWFmYw",
+          "pypi-AgEIcHlwaS5vcmcCJGE0ZDU5NzE4LTgxYzctNGI5Zi05OTUxLTQ0ZmEwODA0ZWFmYw", "pypi-"),
+    _rule("openai-key", r"\b(?P<secret>sk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_-]{32,})",
+          "llm keys set openai sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+          "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "sk-"),
+    _rule("digitalocean-token", r"\b(?P<secret>do[por]_v1_[a-f0-9]{64})",
+          "doctl auth init -t dop_v1_" + "ab12" * 16, "dop_v1_" + "ab12" * 16, "_v1_"),
+    _rule("sendgrid-key", r"\b(?P<secret>SG\.[\w-]{22}\.[\w-]{43})",
+          "SENDGRID=1 mail SG.abcdefghijABCDEFGHIJ12.abcdefghijABCDEFGHIJabcdefghijABCDEFGHIJ123",
+          "SG.abcdefghijABCDEFGHIJ12.abcdefghijABCDEFGHIJabcdefghijABCDEFGHIJ123", "sg."),
+    _rule("age-key", r"\b(?P<secret>AGE-SECRET-KEY-1[0-9A-Z]{58})",
+          "echo AGE-SECRET-KEY-1" + "QZ" * 29 + " > k.txt", "AGE-SECRET-KEY-1" + "QZ" * 29,
+          "age-secret-key"),
+    _rule("mysql-password",
+          r"\b(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlcheck|mariadb)\b" + _STOP
+          + r"-p" + _VAL, "mysql -u root -pS3cr3t!Pass -h db1", "S3cr3t!Pass", "mysql mariadb"),
+    _rule("password-flag",
+          r"(?i)(?<![\w-])--?(?:password|passwd|pass|pwd|passphrase|[a-z]+-password)"
+          r"(?:=|\s+(?!-))" + _VAL,
+          "wget --user=ops --password=CorrectHorse99 https://x/app.tgz", "CorrectHorse99",
+          "pass pwd"),
+    _rule("token-flag",
+          r"(?i)(?<![\w-])--?(?:token|auth-token|access-token|api-key|apikey|api-token|secret"
+          r"|client-secret|secret-key|access-key|secret-id)(?:=|\s+(?!-))" + _VAL,
+          "kubectl --token=abc123def456 get pods", "abc123def456", "token key secret"),
+    _rule("docker-login-password",
+          r"\b(?:docker|podman|buildah|skopeo|helm)\s+(?:registry\s+)?login\b" + _STOP
+          + r"-p\s+" + _VAL,
+          "docker login -u deploy -p CorrectHorse99 registry.example.com", "CorrectHorse99",
+          "login"),
+    _rule("curl-user", r"\bcurl\b" + _STOP + r"(?:-u|--user)(?:\s+|=)[\"']?[^\s:'\"<>]*:"
+          r"(?P<secret>(?!\$)[^\s'\"<>]+)",
+          "curl -u admin:p@ss:w0rd http://localhost:15672/api/queues", "p@ss:w0rd", "curl"),
+    _rule("sshpass", r"\bsshpass\s+-p\s*" + _VAL,
+          "sshpass -p 'S3cr3t!Pass' ssh ops@web1", "S3cr3t!Pass", "sshpass"),
+    _rule("htpasswd", r"\bhtpasswd\s(?=(?:[^\n;|&]*\s)?-[a-zA-Z]*b)[^\n;|&]*\s" + _VAL
+          + r"[\"']?(?=\s*(?:$|[;|\n]|&&))",
+          "htpasswd -b /etc/nginx/.htpasswd ops hunter2-prod", "hunter2-prod", "htpasswd"),
+    _rule("redis-password", r"\bredis-cli\b" + _STOP + r"(?:-a|--pass)\s+" + _VAL,
+          "redis-cli -a hunter2-prod -h cache1 ping", "hunter2-prod", "redis-cli"),
+    _rule("openssl-password", r"\bopenssl\b" + _STOP + r"(?:-k\s+|-pass(?:in|out)?\s+pass:)" + _VAL,
+          "openssl enc -aes-256-cbc -k p@ss:w0rd -in d.sql", "p@ss:w0rd", "openssl"),
+    _rule("stdin-password", r"\b(?:echo|printf)\s+(?:-[neE]+\s+)?(?:'%s\\?n?'\s+)?" + _VAL
+          + r"[\"']?\s*\|[^\n;]*--password-stdin",
+          "echo Tr0ub4dor&3 | docker login --username deploy --password-stdin r.io", "Tr0ub4dor&3",
+          "password-stdin"),
+    _rule("auth-header",
+          r"(?i)\b(?:proxy-)?authorization:\s*(?:(?:bearer|basic|token|digest|negotiate|apikey"
+          r"|sso-key)\s+)?(?P<secret>(?!\$|(?:bearer|basic|token|digest|negotiate|apikey|sso-key)\b)"
+          r"[^\s'\"<>]+)",
+          "curl -H 'Authorization: Bearer abc.def.ghi' https://api/x", "abc.def.ghi",
+          "authorization"),
+    _rule("api-key-header",
+          r"(?i)\b(?:x-api-key|api-key|apikey|x-auth-token|private-token|x-vault-token"
+          r"|x-access-token|x-api-token|x-consul-token|x-goog-api-key|x-gitlab-token"
+          r"|x-amz-security-token|x-functions-key|x-jfrog-art-api):\s*(?P<secret>(?!\$)[^\s'\"<>]+)",
+          "curl -H 'X-Api-Key: 0123456789abcdef' https://api/x", "0123456789abcdef",
+          "key: token: apikey:"),
+    _rule("cookie-header", r"(?i)(?<=[\"'])(?:set-)?cookie:\s*(?P<secret>(?!\$)[^'\"\n<>]+)",
+          "curl -H 'Cookie: session=abc123; csrf=zz' https://x", "session=abc123; csrf=zz",
+          "cookie:"),
+    _rule("url-credentials",
+          r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/@:'\"<>]{0,256}:(?P<secret>(?!\$)[^\s/'\"<>]+)@[^\s@/'\"<>]+",
+          "psql postgresql://app:Tr0ub4dor&3@db1.internal:5432/app", "Tr0ub4dor&3", "://"),
+    _rule("env-secret",
+          r"(?i)(?<![\w.-])(?P<name>(?:[A-Za-z0-9]{1,40}_){0,8}(?:" + _SECRET_WORDS
+          + r")s?(?:_[A-Za-z0-9]{1,40}){0,8}|pgpassword|mysql_pwd|(?:[A-Za-z0-9]{1,40}_){1,8}pwd)="
+          + _VAL,
+          "PGPASSWORD=CorrectHorse99 psql -h db1", "CorrectHorse99",
+          "token secret pass key credential pwd"),
+    _rule("json-secret",
+          r"(?i)\"[\w-]{0,40}(?:" + _SECRET_WORDS
+          + r")[\w-]{0,40}\"\s*:\s*\"(?P<secret>[^\"\n<>]+)\"",
+          """curl -d '{"user":"ops","password":"hunter2"}' https://x/login""", "hunter2",
+          "token secret pass key credential"),
+    _rule("generic-secret",
+          r"(?i)(?<![\w.-])[\w.-]{0,40}(?:key|token|secret|auth)[\w.-]{0,40}\s*[=:]\s*[\"']?"
+          r"(?P<secret>(?=[^\s'\"]*\d)(?=[^\s'\"]*[A-Za-z])(?![/.~$])[A-Za-z0-9+/=_-]{16,})",
+          "terraform apply -var storage.key=Zm9vYmFyYmF6cXV4MTIzNDU2", "Zm9vYmFyYmF6cXV4MTIzNDU2",
+          "key token secret auth"),
+)  # fmt: skip
+
+
+def _prefilter(rules: Sequence[SecretRule]) -> re.Pattern[str] | None:
+    """One regex matching any keyword; ``None`` when some rule must always run."""
+    words = {k for r in rules for k in r.keywords}
+    if any(not r.keywords for r in rules):
+        return None
+    return re.compile("|".join(re.escape(k) for k in sorted(words, key=len, reverse=True)))
+
+
+_BUILTIN_FILTER = _prefilter(SECRET_PATTERNS)
+
+
+def _findings(text: str, rules: Sequence[SecretRule]) -> list[tuple[int, int, int]]:
+    """Return (start, end, rule index) of every secret, placeholders excluded."""
+    low = text.lower()
+    kept = [p.span() for p in PLACEHOLDER_RE.finditer(text)]
+    found: list[tuple[int, int, int]] = []
+    for index, rule in enumerate(rules):
+        if rule.keywords and not any(k in low for k in rule.keywords):
+            continue
+        for m in rule.pattern.finditer(text):
+            start, end = m.span("secret")
+            if start < end and not any(s < end and start < e for s, e in kept):
+                found.append((start, end, index))
+    return found
+
+
+def _once(text: str, rules: Sequence[SecretRule]) -> tuple[str, list[str]]:
+    """Replace the secrets found in one pass; return the text and the names that fired."""
+    found = _findings(text, rules)
+    if not found:
+        return text, []
+    # Merge overlapping findings; the merged span takes the earliest rule's name.
+    found.sort()
+    merged: list[list[int]] = []
+    for start, end, index in found:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][2] = min(merged[-1][2], index)
+        else:
+            merged.append([start, end, index])
+    out: list[str] = []
+    names: list[str] = []
+    pos = 0
+    for start, end, index in merged:
+        out.append(text[pos:start] + f"<REDACTED:{rules[index].name}>")
+        names.append(rules[index].name)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out), names
+
+
+def redact(text: str, extra: Sequence[SecretRule] = ()) -> Redaction:
+    """Replace every secret in ``text`` with ``<REDACTED:rule-name>``."""
+    if not extra and _BUILTIN_FILTER is not None and not _BUILTIN_FILTER.search(text.lower()):
+        return Redaction(text)
+    rules = (*extra, *SECRET_PATTERNS)  # user rules first: their names win on overlaps
+    names: list[str] = []
+    # A context rule matches once per context (`mysql … -pA … -pB`): repeat until
+    # nothing changes, so that redacting the result again changes nothing. Each
+    # pass turns at least one character of plain text into a placeholder.
+    for _ in range(len(text) + 1):
+        text, fired = _once(text, rules)
+        if not fired:
+            break
+        names.extend(fired)
+    return Redaction(text, tuple(dict.fromkeys(names)))
+
+
+def _compile(name: str, regex: str) -> re.Pattern[str]:
+    """Compile a user regex; without a ``secret`` group the whole match is the secret."""
+    try:
+        pattern = re.compile(regex)
+        if "secret" not in pattern.groupindex:
+            flags = re.match(r"\(\?[aiLmsux]+\)", regex)
+            head = flags.group() if flags else ""
+            pattern = re.compile(f"{head}(?P<secret>{regex[len(head):]})")
+    except re.error as exc:
+        raise ConfigError(f"redaction rule {name!r}: bad regex ({exc})") from None
+    return pattern
+
+
+def rules_from_config(items: Sequence[Mapping[str, str]]) -> tuple[SecretRule, ...]:
+    """Build user rules from ``[[redact]]`` tables (name, regex, example), checking each."""
+    rules = []
+    for position, item in enumerate(items, 1):
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"redaction rule #{position}: must be a table")
+        name, regex, example = (item.get(k) for k in ("name", "regex", "example"))
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise ConfigError(f"redaction rule #{position}: 'name' must be letters, digits, -_.")
+        if not isinstance(regex, str) or not regex:
+            raise ConfigError(f"redaction rule {name!r}: 'regex' is missing")
+        if not isinstance(example, str) or not example:
+            raise ConfigError(f"redaction rule {name!r}: 'example' is missing")
+        pattern = _compile(name, regex)
+        match = pattern.search(example)
+        if match is None or not match.group("secret"):
+            raise ConfigError(f"redaction rule {name!r}: its example does not match its regex")
+        rules.append(SecretRule(name, pattern, example, match.group("secret")))
+    return tuple(rules)

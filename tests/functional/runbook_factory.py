@@ -1,0 +1,44 @@
+"""Build real runbook pairs on disk for tests (through the same writer the scribe uses)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from reifier.adapters.notebooks import draft_to_notebook, write_pair
+from reifier.core.models import DraftCell, RunbookDraft
+from reifier.core.params import render_parameters_cell
+
+
+def make_runbook(
+    ws: Path,
+    rid: str,
+    *,
+    symptoms: Sequence[str] = (),
+    cells: Sequence[str] = ("echo fixed",),
+    params: dict[str, str] | None = None,
+    autonomy: str = "suggest",
+    alerts: Sequence[dict[str, str]] = (),
+    session_user: str = "alice",
+    folder: str = "drafts",
+) -> Path:
+    """Write runbooks/<folder>/<rid>.md + .ipynb and return the .md path."""
+    body = [DraftCell("markdown", f"# {rid}")]
+    body.append(DraftCell("code", render_parameters_cell(params or {}), tags=("parameters",)))
+    body += [DraftCell("code", src, tags=("fix",), meta={"role": "fix"}) for src in cells]
+    meta: dict[str, object] = {
+        "id": rid, "title": rid, "status": "draft", "symptoms": list(symptoms),
+        "alerts": [dict(a) for a in alerts], "autonomy": autonomy,
+        "session": {"id": "s-" + rid, "host": "h", "user": session_user},
+    }
+    md, _ = write_pair(draft_to_notebook(RunbookDraft(rid, rid, tuple(body), meta)),
+                       ws / "runbooks" / folder / f"{rid}.ipynb")
+    return md
+
+
+def approve(env: dict[str, str], *paths: Path, by: str = "bob") -> None:
+    """Approve runbooks with the real CLI."""
+    subprocess.run([sys.executable, "-m", "reifier", "approve", *map(str, paths), "--by", by],
+                   env=env, check=True, capture_output=True, text=True)
