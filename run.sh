@@ -46,7 +46,7 @@ case ${1:-} in
         exec "$VENV/bin/reifier" demo "$@"
         ;;
     test)
-        apt_install zsh:zsh shellcheck:shellcheck
+        apt_install zsh:zsh shellcheck:shellcheck strace:strace
         setup_python
         shift
         log "ruff"
