@@ -28,7 +28,9 @@ ERROR_LINE = re.compile(
     r"[Dd]enied|[Rr]efused|[Tt]imed out|[Dd]eadlock|No space left|[Oo]ut of memory|OOM|"
     r"segfault|Connection reset)\b"
 )
-ISO_TS = re.compile(r"^\[?(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?\]?\s*")
+ISO_TS = re.compile(
+    r"^\[?(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?\]?\s*"
+)
 SYSLOG_TS = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}:\d{2}:\d{2})\s+")
 TAIL_BYTES = 1 << 20
 LOOKBACK_S = 3600.0
@@ -47,8 +49,9 @@ def _line_time(line: str, year: int) -> float | None:
     m = SYSLOG_TS.match(line)
     if m:
         try:
-            return datetime.strptime(f"{year} {m.group(1)} {m.group(2)} {m.group(3)}",
-                                     "%Y %b %d %H:%M:%S").timestamp()
+            return datetime.strptime(
+                f"{year} {m.group(1)} {m.group(2)} {m.group(3)}", "%Y %b %d %H:%M:%S"
+            ).timestamp()
         except ValueError:
             return None
     return None
@@ -91,9 +94,25 @@ def _journal_lines(unit: str, start: float, end: float) -> list[str]:
         return []
     try:
         out = subprocess.run(
-            ["journalctl", "-u", unit, "--since", f"@{int(start)}", "--until", f"@{int(end) + 1}",
-             "-p", "warning", "-o", "cat", "--no-pager", "-q"],
-            capture_output=True, text=True, timeout=5, check=False,
+            [
+                "journalctl",
+                "-u",
+                unit,
+                "--since",
+                f"@{int(start)}",
+                "--until",
+                f"@{int(end) + 1}",
+                "-p",
+                "warning",
+                "-o",
+                "cat",
+                "--no-pager",
+                "-q",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return []
@@ -164,7 +183,8 @@ def edit_diffs(session: Session, snapshots_root: Path) -> dict[int, EditInfo]:
         try:
             before = snap.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
             after = target_path.read_text(encoding="utf-8", errors="replace").splitlines(
-                keepends=True)
+                keepends=True
+            )
         except OSError:
             continue
         diff = "".join(difflib.unified_diff(before, after, fromfile=target, tofile=target))
@@ -172,7 +192,9 @@ def edit_diffs(session: Session, snapshots_root: Path) -> dict[int, EditInfo]:
     return edits
 
 
-def related_files(terms: Sequence[str], dirs: Sequence[str], limit: int = 20) -> list[tuple[str, str]]:
+def related_files(
+    terms: Sequence[str], dirs: Sequence[str], limit: int = 20
+) -> list[tuple[str, str]]:
     """Grep the configured context directories for terms; return (term, path:line)."""
     terms = [t for t in dict.fromkeys(terms) if len(t) >= 3]
     if not terms or not dirs:

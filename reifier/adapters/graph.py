@@ -74,15 +74,23 @@ def sync_runbooks(ctx: Context, store: Store) -> SyncReport:
             meta = notebooks.reifier_meta(nb)
             rid = str(meta.get("id") or path.stem)
             props = {
-                "id": rid, "title": meta.get("title", ""), "path": str(path),
-                "status": status.state.status, "autonomy": meta.get("autonomy", "suggest"),
-                "symptoms": meta.get("symptoms") or [], "alerts": meta.get("alerts") or [],
+                "id": rid,
+                "title": meta.get("title", ""),
+                "path": str(path),
+                "status": status.state.status,
+                "autonomy": meta.get("autonomy", "suggest"),
+                "symptoms": meta.get("symptoms") or [],
+                "alerts": meta.get("alerts") or [],
                 "parameters": meta.get("parameters_map") or {},
                 "session_user": (meta.get("session") or {}).get("user"),
             }
             old = next((n for n in store.nodes("Runbook") if n["key"] == rid), None)
-            if old and old["props"].get("status") == "approved" and status.state.status != "approved" \
-                    and old["props"].get("path") != str(path):
+            if (
+                old
+                and old["props"].get("status") == "approved"
+                and status.state.status != "approved"
+                and old["props"].get("path") != str(path)
+            ):
                 continue  # a draft that shares an approved runbook's id does not unindex it
             if old:
                 props = {**old["props"], **props}
@@ -93,13 +101,17 @@ def sync_runbooks(ctx: Context, store: Store) -> SyncReport:
                 report.unindexed[rid] = f"{status.state.status}: {status.state.reason}"
                 continue
             for symptom in props["symptoms"]:
-                pid = store.upsert_node("ErrorPattern", f"log:{symptom}",
-                                        {"kind": "log", "text": str(symptom)})
+                pid = store.upsert_node(
+                    "ErrorPattern", f"log:{symptom}", {"kind": "log", "text": str(symptom)}
+                )
                 store.add_edge(pid, "mitigated_by", node)
             for matcher in props["alerts"]:
                 if isinstance(matcher, dict) and matcher:
-                    pid = store.upsert_node("ErrorPattern", f"alert:{canonical(matcher)}",
-                                            {"kind": "alert", "labels": matcher})
+                    pid = store.upsert_node(
+                        "ErrorPattern",
+                        f"alert:{canonical(matcher)}",
+                        {"kind": "alert", "labels": matcher},
+                    )
                     store.add_edge(pid, "mitigated_by", node)
             for cell in code_cells(nb):
                 source = str(cell.get("source", ""))
@@ -144,7 +156,10 @@ def run_history(store: Store, runbook_id: str) -> list[dict[str, Any]]:
 
 def confidence(history: Iterable[dict[str, Any]]) -> float:
     """Estimate success probability from past runs (Laplace: (ok + 1) / (runs + 2))."""
-    runs = [h for h in history if h.get("status") in {"succeeded", "failed", "timeout", "ok",
-                                                      "error", "interrupted"}]
+    runs = [
+        h
+        for h in history
+        if h.get("status") in {"succeeded", "failed", "timeout", "ok", "error", "interrupted"}
+    ]
     ok = sum(1 for h in runs if h.get("status") in {"succeeded", "ok"})
     return round((ok + 1) / (len(runs) + 2), 3)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET  # noqa: S405 - we only write XML
+import xml.etree.ElementTree as ET
 from typing import Any
 
 from reifier.adapters.store import Store
@@ -41,19 +41,33 @@ def export(store: Store, fmt: str) -> str:
 def _graphml(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> str:
     ns = "http://graphml.graphdrawing.org/xmlns"
     root = ET.Element("graphml", {"xmlns": ns})
-    for key, target in (("kind", "node"), ("key", "node"), ("label", "node"), ("props", "node"),
-                        ("rel", "edge"), ("props_e", "edge")):
-        ET.SubElement(root, "key", {"id": key, "for": target, "attr.name": key.removesuffix("_e"),
-                                    "attr.type": "string"})
+    for key, target in (
+        ("kind", "node"),
+        ("key", "node"),
+        ("label", "node"),
+        ("props", "node"),
+        ("rel", "edge"),
+        ("props_e", "edge"),
+    ):
+        ET.SubElement(
+            root,
+            "key",
+            {"id": key, "for": target, "attr.name": key.removesuffix("_e"), "attr.type": "string"},
+        )
     graph = ET.SubElement(root, "graph", {"id": "reifier", "edgedefault": "directed"})
     for n in nodes:
         el = ET.SubElement(graph, "node", {"id": f"n{n['id']}"})
-        for key, value in (("kind", n["kind"]), ("key", n["key"]), ("label", _label(n)),
-                           ("props", json.dumps(n["props"], sort_keys=True, default=str))):
+        for key, value in (
+            ("kind", n["kind"]),
+            ("key", n["key"]),
+            ("label", _label(n)),
+            ("props", json.dumps(n["props"], sort_keys=True, default=str)),
+        ):
             ET.SubElement(el, "data", {"key": key}).text = value
     for i, e in enumerate(edges):
-        el = ET.SubElement(graph, "edge", {"id": f"e{i}", "source": f"n{e['src']}",
-                                           "target": f"n{e['dst']}"})
+        el = ET.SubElement(
+            graph, "edge", {"id": f"e{i}", "source": f"n{e['src']}", "target": f"n{e['dst']}"}
+        )
         ET.SubElement(el, "data", {"key": "rel"}).text = e["rel"]
         ET.SubElement(el, "data", {"key": "props_e"}).text = json.dumps(e["props"], sort_keys=True)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

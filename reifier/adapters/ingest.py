@@ -94,8 +94,15 @@ def parse_history(
     """Parse history bytes in ``fmt`` (auto-detected when ``None``)."""
     hf = formats.get(fmt) if fmt else formats.detect(data)
     shell = f"{hf.name}:{user}@{host}"
-    return hf.parse(data, source=source, shell_session=shell, host=host, user=user,
-                    final=final, start_seq=start_seq)
+    return hf.parse(
+        data,
+        source=source,
+        shell_session=shell,
+        host=host,
+        user=user,
+        final=final,
+        start_seq=start_seq,
+    )
 
 
 def import_file(
@@ -120,9 +127,15 @@ def import_file(
         host=host or me_host,
         user=user or me_user,
     )
-    report = ImportReport(str(path), result.fmt, read=len(result.events), skipped=list(result.skipped))
+    report = ImportReport(
+        str(path), result.fmt, read=len(result.events), skipped=list(result.skipped)
+    )
     if not result.events:
-        why = f"; first problem: line {result.skipped[0].line}: {result.skipped[0].reason}" if result.skipped else ""
+        why = (
+            f"; first problem: line {result.skipped[0].line}: {result.skipped[0].reason}"
+            if result.skipped
+            else ""
+        )
         raise BadInput(f"{path}: no usable history entries ({len(result.skipped)} skipped){why}")
     own = store is None
     st = store or Store(ctx.db_path)

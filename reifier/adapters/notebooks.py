@@ -97,7 +97,7 @@ def markdown_text(nb: NB) -> str:
 def _node(nb: NB) -> Any:
     import nbformat
 
-    return nbformat.from_dict(nb)
+    return nbformat.from_dict(nb)  # type: ignore[no-untyped-call]
 
 
 def write(nb: NB, path: Path) -> None:
@@ -132,7 +132,8 @@ def read(path: Path) -> NB:
             nb = jupytext.reads(raw, fmt="md")
         except Exception as exc:  # jupytext raises many types on bad text
             raise BadInput(f"{path}: not a Jupytext Markdown notebook: {exc}") from None
-        return json.loads(json.dumps(nb))
+        plain: NB = json.loads(json.dumps(nb))
+        return plain
     try:
         nb = json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -33,9 +33,15 @@ class PatrolStats:
 class Patrol:
     """Match new lines of some log files against the approved runbooks' patterns."""
 
-    def __init__(self, ctx: Context, store: Store, paths: Sequence[Path], *,
-                 runner: respond.Runner | None = None,
-                 on_response: Callable[[str, respond.Response], None] | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        store: Store,
+        paths: Sequence[Path],
+        *,
+        runner: respond.Runner | None = None,
+        on_response: Callable[[str, respond.Response], None] | None = None,
+    ) -> None:
         self.ctx, self.store, self.paths = ctx, store, list(paths)
         self.runner = runner
         self.on_response = on_response
@@ -83,8 +89,9 @@ class Patrol:
                 continue
             self.stats.matched += 1
             trigger = {"kind": "log", "line": line, "file": str(path)}
-            for resp in respond.respond(self.ctx, self.store, self.catalog, matches,
-                                        trigger=trigger, runner=self.runner):
+            for resp in respond.respond(
+                self.ctx, self.store, self.catalog, matches, trigger=trigger, runner=self.runner
+            ):
                 self.stats.responses.append(resp)
                 if self.on_response:
                     self.on_response(line, resp)

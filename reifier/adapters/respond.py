@@ -98,12 +98,16 @@ def run_autonomously(
 
     with runbook_lock(ctx, runbook_id) as got:
         if not got:
-            store.add_event("decision", runbook_id, {"action": "skip", "reason": "run in progress",
-                                                     "trigger": trigger})
+            store.add_event(
+                "decision",
+                runbook_id,
+                {"action": "skip", "reason": "run in progress", "trigger": trigger},
+            )
             return None
         try:
-            result = execute_runbook(path, params, workspace=str(ctx.workspace), trigger=trigger,
-                                     unattended=True)
+            result = execute_runbook(
+                path, params, workspace=str(ctx.workspace), trigger=trigger, unattended=True
+            )
         except ReifierError as exc:
             demote(store, runbook_id, f"refused: {exc}")
             raise
@@ -128,14 +132,25 @@ def respond(
     out: list[Response] = []
     for rank, m in enumerate(matches):
         runbook = {**cat.runbooks.get(m.runbook_id, {}), "id": m.runbook_id}
-        decision = decide(runbook, m.score, history_with_times(store, m.runbook_id),
-                          ctx.settings.autonomy, now=now, running=is_running(ctx, m.runbook_id))
+        decision = decide(
+            runbook,
+            m.score,
+            history_with_times(store, m.runbook_id),
+            ctx.settings.autonomy,
+            now=now,
+            running=is_running(ctx, m.runbook_id),
+        )
         if rank > 0 and decision.action == "run":
             decision = Decision("suggest", m.runbook_id, m.score, "not the best match")
         payload = {
-            "trigger": dict(trigger), "runbook": m.runbook_id, "score": m.score,
-            "action": decision.action, "reason": decision.reason, "pattern": m.pattern,
-            "matched_tokens": list(m.matched_tokens), "variables": [list(v) for v in m.variables],
+            "trigger": dict(trigger),
+            "runbook": m.runbook_id,
+            "score": m.score,
+            "action": decision.action,
+            "reason": decision.reason,
+            "pattern": m.pattern,
+            "matched_tokens": list(m.matched_tokens),
+            "variables": [list(v) for v in m.variables],
             "path": runbook.get("path"),
         }
         event = store.add_event("suggestion", m.runbook_id, payload)

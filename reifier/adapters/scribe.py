@@ -94,21 +94,33 @@ def draft_session(
     if symptom:
         symptoms = [redact(symptom).text]
     elif alerts:
-        symptoms = [a["annotations"].get("summary") or a["labels"].get("alertname", "")
-                    for a in alerts if isinstance(a.get("annotations"), dict)]
+        symptoms = [
+            a["annotations"].get("summary") or a["labels"].get("alertname", "")
+            for a in alerts
+            if isinstance(a.get("annotations"), dict)
+        ]
         symptoms = [s for s in symptoms if s]
     else:
         symptoms = evidence.log_symptoms(session)
-    matchers = tuple({"alertname": a["labels"]["alertname"]} for a in alerts
-                     if isinstance(a.get("labels"), dict) and "alertname" in a["labels"])
-    previous = tuple(str(m.get("id")) for _, m in known
-                     if symptoms and set(m.get("symptoms") or []) & set(symptoms))
+    matchers = tuple(
+        {"alertname": a["labels"]["alertname"]}
+        for a in alerts
+        if isinstance(a.get("labels"), dict) and "alertname" in a["labels"]
+    )
+    previous = tuple(
+        str(m.get("id"))
+        for _, m in known
+        if symptoms and set(m.get("symptoms") or []) & set(symptoms)
+    )
     edits = evidence.edit_diffs(session, ctx.home / "snapshots")
-    inputs = DraftInputs(symptoms=tuple(symptoms), alerts=matchers, edits=edits,
-                         previous=tuple(dict.fromkeys(previous)))
+    inputs = DraftInputs(
+        symptoms=tuple(symptoms),
+        alerts=matchers,
+        edits=edits,
+        previous=tuple(dict.fromkeys(previous)),
+    )
     draft = build_draft(session, inputs)
-    terms = [str(v) for c in draft.cells if "parameters" in c.tags
-             for v in _param_values(c.source)]
+    terms = [str(v) for c in draft.cells if "parameters" in c.tags for v in _param_values(c.source)]
     related = evidence.related_files(terms, ctx.settings.context_dirs)
     if related:
         draft = build_draft(session, replace(inputs, related=tuple(related)))
@@ -132,11 +144,19 @@ def _param_values(source: str) -> list[str]:
 
 def _record(store: Store, session: Session, runbook_id: str, path: Path) -> None:
     with store.transaction():
-        sid = store.upsert_node("Session", session.id, {
-            "host": session.host, "user": session.user,
-            "started": session.started, "ended": session.ended})
-        rid = store.upsert_node("Runbook", runbook_id, {
-            "id": runbook_id, "path": str(path), "status": "draft"})
+        sid = store.upsert_node(
+            "Session",
+            session.id,
+            {
+                "host": session.host,
+                "user": session.user,
+                "started": session.started,
+                "ended": session.ended,
+            },
+        )
+        rid = store.upsert_node(
+            "Runbook", runbook_id, {"id": runbook_id, "path": str(path), "status": "draft"}
+        )
         store.add_edge(sid, "produced", rid)
         store.add_event("draft_written", path.stem, {"session": session.id, "path": str(path)})
 
@@ -152,14 +172,26 @@ def draft_alert_episode(ctx: Context, store: Store, alert: dict[str, Any]) -> Dr
     symptom = notes.get("summary") or notes.get("description") or labels.get("alertname", "alert")
     started = alert.get("starts_ts")
     session = Session(
-        id=f"alert-{alert.get('fingerprint', '')}", shell_session="", host=labels.get("instance", ""),
-        user="", started=started, ended=alert.get("ends_ts") or started, commands=())
+        id=f"alert-{alert.get('fingerprint', '')}",
+        shell_session="",
+        host=labels.get("instance", ""),
+        user="",
+        started=started,
+        ended=alert.get("ends_ts") or started,
+        commands=(),
+    )
     matcher = ({"alertname": labels["alertname"]},) if "alertname" in labels else ()
-    draft = build_draft(session, DraftInputs(
-        symptoms=(redact(symptom).text,), alerts=matcher,
-        notes=(f"Alert {labels.get('alertname', '?')} fired at {alert.get('startsAt', '?')} and "
-               f"resolved at {alert.get('endsAt', '?')}; no shell session was recorded meanwhile.",
-               )))
+    draft = build_draft(
+        session,
+        DraftInputs(
+            symptoms=(redact(symptom).text,),
+            alerts=matcher,
+            notes=(
+                f"Alert {labels.get('alertname', '?')} fired at {alert.get('startsAt', '?')} and "
+                f"resolved at {alert.get('endsAt', '?')}; no shell session was recorded meanwhile.",
+            ),
+        ),
+    )
     stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(started or time.time()))
     drafts_dir = ctx.runbooks / "drafts"
     base = drafts_dir / f"{draft.id}-{stamp}"

@@ -75,7 +75,7 @@ def load_context(
     """Resolve workspace (flag > ``REIFIER_WORKSPACE`` > cwd), home and settings."""
     env = os.environ if env is None else env
     ws = Path(workspace or env.get("REIFIER_WORKSPACE") or Path.cwd()).expanduser().resolve()
-    cfg_path, data = find_config(ws)
+    _, data = find_config(ws)
     settings = resolve(toml=data, env=env, overrides=overrides)
     return Context(workspace=ws, home=default_home(env), settings=settings)
 

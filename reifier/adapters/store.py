@@ -89,6 +89,26 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX edges_by_dst ON edges(dst, rel);
     """,
+    # 2: background runs started by the alert receiver (reifier serve)
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        runbook TEXT NOT NULL,
+        alert_key TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        spec TEXT NOT NULL DEFAULT '{}',
+        pid INTEGER,
+        run_id TEXT NOT NULL DEFAULT '',
+        record TEXT NOT NULL DEFAULT '',
+        html TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        silence TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        started REAL,
+        ended REAL
+    );
+    CREATE INDEX runs_by_status ON runs(status, runbook);
+    """,
 )
 
 NODE_KINDS = ("ErrorPattern", "Runbook", "Command", "Session", "Alert", "Execution", "LogLine")
@@ -277,10 +297,21 @@ class Store:
                     if closed_at is None and (not last or is_closed(span.ended, now, gap_s)):
                         closed_at = now
                         closed.append(sid)
-                        events.append(("session_closed", sid, json.dumps({"shell_session": shell}),
-                                       now))
-                    rows.append((sid, shell, first[0], first[1], span.started, span.ended,
-                                 span.count, closed_at))
+                        events.append(
+                            ("session_closed", sid, json.dumps({"shell_session": shell}), now)
+                        )
+                    rows.append(
+                        (
+                            sid,
+                            shell,
+                            first[0],
+                            first[1],
+                            span.started,
+                            span.ended,
+                            span.count,
+                            closed_at,
+                        )
+                    )
                 db.executemany(
                     "INSERT INTO sessions (id, shell_session, host, user, started, ended, n,"
                     " closed_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
@@ -318,8 +349,15 @@ class Store:
             sql += " LIMIT ?"
             params = (limit,)
         return [
-            Session(id=r[0], shell_session=r[1], host=r[2], user=r[3], started=r[4],
-                    ended=r[5], closed=r[6] is not None)
+            Session(
+                id=r[0],
+                shell_session=r[1],
+                host=r[2],
+                user=r[3],
+                started=r[4],
+                ended=r[5],
+                closed=r[6] is not None,
+            )
             for r in self.db.execute(sql, params)
         ]
 
@@ -333,8 +371,15 @@ class Store:
         if len(rows) != 1:
             return None
         r = rows[0]
-        bare = Session(id=r[0], shell_session=r[1], host=r[2], user=r[3], started=r[4],
-                       ended=r[5], closed=r[6] is not None)
+        bare = Session(
+            id=r[0],
+            shell_session=r[1],
+            host=r[2],
+            user=r[3],
+            started=r[4],
+            ended=r[5],
+            closed=r[6] is not None,
+        )
         return Session(**{**bare.__dict__, "commands": self.session_commands(bare)})
 
     # -- offsets ----------------------------------------------------------------
@@ -417,6 +462,77 @@ class Store:
             {"src": r[0], "rel": r[1], "dst": r[2], "props": json.loads(r[3])}
             for r in self.db.execute("SELECT src, rel, dst, props FROM edges ORDER BY id")
         ]
+
+    # -- runs (background jobs of the alert receiver) -----------------------------
+    RUN_COLUMNS = (
+        "status",
+        "pid",
+        "run_id",
+        "record",
+        "html",
+        "reason",
+        "silence",
+        "started",
+        "ended",
+    )
+
+    @staticmethod
+    def _run_row(description: Any, row: Sequence[Any]) -> dict[str, Any]:
+        out = dict(zip([d[0] for d in description], row, strict=True))
+        out["spec"] = json.loads(out["spec"])
+        return out
+
+    def create_run(self, job_id: str, runbook: str, alert_key: str, spec: dict[str, Any]) -> None:
+        """Add a ``queued`` run row (call inside the transaction that decided it)."""
+        self.db.execute(
+            "INSERT INTO runs (id, runbook, alert_key, status, spec, created)"
+            " VALUES (?,?,?,'queued',?,?)",
+            (job_id, runbook, alert_key, json.dumps(spec, sort_keys=True), time.time()),
+        )
+
+    def update_run(self, job_id: str, **fields: Any) -> None:
+        """Set some columns of a run row (status, pid, record, reason, started, ended...)."""
+        bad = set(fields) - set(self.RUN_COLUMNS)
+        if bad or not fields:
+            raise StoreError(f"cannot update run columns {sorted(bad) or '(none)'}")
+        names = sorted(fields)
+        self.db.execute(
+            f"UPDATE runs SET {', '.join(f'{n}=?' for n in names)} WHERE id=?",
+            (*(fields[n] for n in names), job_id),
+        )
+
+    def get_run(self, job_id: str) -> dict[str, Any] | None:
+        """Return one run row as a dict (``spec`` decoded), or None."""
+        cur = self.db.execute("SELECT * FROM runs WHERE id=?", (job_id,))
+        row = cur.fetchone()
+        return self._run_row(cur.description, row) if row else None
+
+    def list_runs(
+        self, statuses: Sequence[str] = (), runbook: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Return run rows, newest first, optionally only some statuses or one runbook."""
+        sql, params = "SELECT * FROM runs WHERE 1=1", []
+        if statuses:
+            sql += f" AND status IN ({','.join('?' * len(statuses))})"
+            params += list(statuses)
+        if runbook is not None:
+            sql += " AND runbook=?"
+            params.append(runbook)
+        cur = self.db.execute(sql + " ORDER BY created DESC, id DESC LIMIT ?", (*params, limit))
+        return [self._run_row(cur.description, r) for r in cur.fetchall()]
+
+    def mark_interrupted(self, alive: Callable[[dict[str, Any]], bool], reason: str) -> list[str]:
+        """Mark ``queued``/``running`` runs whose process is gone as ``interrupted``."""
+        gone: list[str] = []
+        with self.transaction() as db:
+            for row in self.list_runs(("queued", "running"), limit=1_000_000):
+                if not alive(row):
+                    db.execute(
+                        "UPDATE runs SET status='interrupted', reason=?, ended=? WHERE id=?",
+                        (reason, time.time(), row["id"]),
+                    )
+                    gone.append(str(row["id"]))
+        return gone
 
 
 def _text(value: str) -> str:

@@ -14,7 +14,10 @@ from reifier.cli.options import emit_json, json_option, open_store, workspace_op
 @workspace_option
 @json_option
 def cmd_draft(
-    session_id: str | None, last: bool, symptom: str | None, workspace: str | None,
+    session_id: str | None,
+    last: bool,
+    symptom: str | None,
+    workspace: str | None,
     as_json: bool,
 ) -> None:
     """Write runbooks/drafts/<slug>-<date>.md + .ipynb for SESSION_ID (or --last)."""
@@ -26,8 +29,15 @@ def cmd_draft(
     finally:
         store.close()
     if as_json:
-        emit_json({"md": str(result.md), "ipynb": str(result.ipynb), "created": result.created,
-                   "id": result.runbook_id, "fix": list(result.fix)})
+        emit_json(
+            {
+                "md": str(result.md),
+                "ipynb": str(result.ipynb),
+                "created": result.created,
+                "id": result.runbook_id,
+                "fix": list(result.fix),
+            }
+        )
         return
     verb = "wrote" if result.created else "already drafted:"
     click.echo(f"{verb} {result.md}\n      {result.ipynb}")

@@ -8,8 +8,13 @@ from reifier.cli.options import open_store, workspace_option
 
 
 @click.command("graph")
-@click.option("--format", "fmt", type=click.Choice(["json", "graphml", "mermaid"]), default="json",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "graphml", "mermaid"]),
+    default="json",
+    show_default=True,
+)
 @workspace_option
 def cmd_graph(fmt: str, workspace: str | None) -> None:
     """Print the graph (runbooks, error patterns, commands, sessions, alerts, runs)."""

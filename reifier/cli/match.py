@@ -33,13 +33,26 @@ def match_dict(line: str, matches: Any, runbooks: dict[str, dict[str, Any]]) -> 
 
 @click.command("match")
 @click.argument("text", required=False)
-@click.option("--file", "file_", type=click.Path(path_type=Path), help="Match every line of FILE ('-' for stdin).")
-@click.option("--threshold", type=float, default=None, help="Minimum score (default: match_threshold, 0.8).")
+@click.option(
+    "--file",
+    "file_",
+    type=click.Path(path_type=Path),
+    help="Match every line of FILE ('-' for stdin).",
+)
+@click.option(
+    "--threshold", type=float, default=None, help="Minimum score (default: match_threshold, 0.8)."
+)
 @click.option("--limit", type=int, default=5, show_default=True, help="Candidates per line.")
 @workspace_option
 @json_option
-def cmd_match(text: str | None, file_: Path | None, threshold: float | None, limit: int,
-              workspace: str | None, as_json: bool) -> None:
+def cmd_match(
+    text: str | None,
+    file_: Path | None,
+    threshold: float | None,
+    limit: int,
+    workspace: str | None,
+    as_json: bool,
+) -> None:
     """Rank approved runbooks for TEXT (or each line of --file); exit 1 if nothing matched."""
     from reifier.adapters import graph
 
@@ -55,7 +68,9 @@ def cmd_match(text: str | None, file_: Path | None, threshold: float | None, lim
     if file_ is not None:
         stream = sys.stdin if str(file_) == "-" else None
         try:
-            lines = (stream.read() if stream else file_.read_text(encoding="utf-8", errors="replace")).splitlines()
+            lines = (
+                stream.read() if stream else file_.read_text(encoding="utf-8", errors="replace")
+            ).splitlines()
         except OSError as exc:
             raise BadInput(f"cannot read {file_}: {exc.strerror or exc}") from None
     else:
@@ -81,6 +96,9 @@ def cmd_match(text: str | None, file_: Path | None, threshold: float | None, lim
         for c in result["candidates"]:
             variables = ", ".join(f"{v['kind']}={v['value']}" for v in c["variables"])
             click.echo(f"  {c['score']:.2f}  {c['runbook']}  ({c['path']})")
-            click.echo(f"        pattern: {c['pattern']}" + (f"  variables: {variables}" if variables else ""))
+            click.echo(
+                f"        pattern: {c['pattern']}"
+                + (f"  variables: {variables}" if variables else "")
+            )
     if not any_match:
         sys.exit(EXIT_FAILED)

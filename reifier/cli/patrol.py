@@ -18,8 +18,9 @@ from reifier.cli.options import open_store, workspace_option
 @click.option("--from-start", is_flag=True, help="Read files from the beginning, not the end.")
 @click.option("--no-run", is_flag=True, help="Only suggest, even when autonomy would run.")
 @workspace_option
-def cmd_patrol(files: tuple[Path, ...], follow: bool, from_start: bool, no_run: bool,
-               workspace: str | None) -> None:
+def cmd_patrol(
+    files: tuple[Path, ...], follow: bool, from_start: bool, no_run: bool, workspace: str | None
+) -> None:
     """Match new lines of FILES against approved runbooks; suggest or run them."""
     from reifier.adapters import patrol, respond
 
@@ -33,12 +34,14 @@ def cmd_patrol(files: tuple[Path, ...], follow: bool, from_start: bool, no_run: 
 
     def show(line: str, resp: respond.Response) -> None:
         d = resp.decision
-        click.echo(f"{d.action:7s} {d.runbook_id}  score {d.score:.2f}  ({d.reason})  <- {line[:120]}")
+        click.echo(
+            f"{d.action:7s} {d.runbook_id}  score {d.score:.2f}  ({d.reason})  <- {line[:120]}"
+        )
 
     try:
         p = patrol.Patrol(ctx, store, files, runner=None if no_run else runner, on_response=show)
         if not follow:
-            p.poll(from_start=True if from_start or not follow else False)
+            p.poll(from_start=True)  # a one-shot patrol reads the whole file
             click.echo(f"{p.stats.lines} lines read, {p.stats.matched} matched", err=True)
             return
         p.poll(from_start=from_start)

@@ -54,13 +54,17 @@ def decide(
         return out("skip", "a run of this runbook is in progress")
     last_end = max((float(h["ended_ts"]) for h in history if h.get("ended_ts")), default=None)
     if last_end is not None and now - last_end < policy.cooldown_s:
-        return out("suggest", f"cool-down: last run ended {now - last_end:.0f}s ago "
-                              f"(< {policy.cooldown_s:.0f}s)")
+        return out(
+            "suggest",
+            f"cool-down: last run ended {now - last_end:.0f}s ago (< {policy.cooldown_s:.0f}s)",
+        )
     if runbook.get("autonomy") != "auto":
         return out("suggest", "autonomy is suggest")
     if runbook.get("demoted"):
-        return out("suggest", f"demoted to suggest after a failed autonomous run "
-                              f"({runbook.get('demoted')})")
+        return out(
+            "suggest",
+            f"demoted to suggest after a failed autonomous run ({runbook.get('demoted')})",
+        )
     if score < policy.min_score:
         return out("suggest", f"score {score:.2f} < min_score {policy.min_score:.2f}")
     done = [h for h in history if h.get("status") in SUCCESS | FAILURE]
@@ -71,5 +75,8 @@ def decide(
     failed = [h for h in recent if h.get("status") in FAILURE]
     if failed:
         return out("suggest", f"{len(failed)} failure(s) in the last {len(recent)} runs")
-    return out("run", f"auto: score {score:.2f}, {successes} successful runs, "
-                      f"no failure in the last {len(recent)}")
+    return out(
+        "run",
+        f"auto: score {score:.2f}, {successes} successful runs, "
+        f"no failure in the last {len(recent)}",
+    )

@@ -56,7 +56,7 @@ def iso(ts: float | None) -> str | None:
 def slugify(text: str, limit: int = 40) -> str:
     """Make a file-name-safe slug from a title."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return (slug[:limit].rstrip("-") or "runbook")
+    return slug[:limit].rstrip("-") or "runbook"
 
 
 def title_for(session: Session, symptoms: Sequence[str], params: Mapping[str, str]) -> str:
@@ -84,12 +84,51 @@ def _origin(c: CommandEvent) -> dict[str, object]:
     }
 
 
-FILE_PROGRAMS = frozenset({
-    "rm", "mv", "cp", "cat", "tail", "head", "less", "more", "vim", "vi", "nano", "chmod",
-    "chown", "ln", "tar", "patch", "sed", "tee", "touch", "mkdir", "rmdir", "source", ".",
-    "bash", "sh", "python", "python3", "make", "truncate", "gzip", "gunzip", "unlink", "find",
-    "du", "ls", "stat", "grep", "diff", "install", "rsync", "docker-compose",
-})
+FILE_PROGRAMS = frozenset(
+    {
+        "rm",
+        "mv",
+        "cp",
+        "cat",
+        "tail",
+        "head",
+        "less",
+        "more",
+        "vim",
+        "vi",
+        "nano",
+        "chmod",
+        "chown",
+        "ln",
+        "tar",
+        "patch",
+        "sed",
+        "tee",
+        "touch",
+        "mkdir",
+        "rmdir",
+        "source",
+        ".",
+        "bash",
+        "sh",
+        "python",
+        "python3",
+        "make",
+        "truncate",
+        "gzip",
+        "gunzip",
+        "unlink",
+        "find",
+        "du",
+        "ls",
+        "stat",
+        "grep",
+        "diff",
+        "install",
+        "rsync",
+        "docker-compose",
+    }
+)
 
 
 def _needs_cwd(c: CommandEvent) -> bool:
@@ -145,13 +184,20 @@ def build_draft(session: Session, inputs: DraftInputs | None = None) -> RunbookD
     """Build the draft for one session whose commands already carry their roles."""
     inputs = inputs or DraftInputs()
     tidied = tidy(session.commands)
-    first_fix = next((i for i, c in enumerate(tidied.kept) if c.role in {"fix", "edit"}),
-                     len(tidied.kept))
+    first_fix = next(
+        (i for i, c in enumerate(tidied.kept) if c.role in {"fix", "edit"}), len(tidied.kept)
+    )
     # a check before anything was changed is how the responder saw the symptom
-    steps = [c for i, c in enumerate(tidied.kept)
-             if c.role in {"fix", "edit"} or (c.role == "verify" and i > first_fix)]
-    diags = [c for i, c in enumerate(tidied.kept)
-             if c.role == "diagnostic" or (c.role == "verify" and i < first_fix)]
+    steps = [
+        c
+        for i, c in enumerate(tidied.kept)
+        if c.role in {"fix", "edit"} or (c.role == "verify" and i > first_fix)
+    ]
+    diags = [
+        c
+        for i, c in enumerate(tidied.kept)
+        if c.role == "diagnostic" or (c.role == "verify" and i < first_fix)
+    ]
     prev_cwd: str | None = None
     sources = []
     for c in steps:
@@ -165,27 +211,43 @@ def build_draft(session: Session, inputs: DraftInputs | None = None) -> RunbookD
     cells.append(_md(_symptom_md(inputs)))
     cells.append(_md(_diagnosis_md(diags)))
     if not steps:
-        cells.append(_md(f"## Fix\n\n**{NO_COMMANDS}**\n\nPlease write down the steps you took "
-                         "(console, dashboard, a colleague's shell?) so the next responder can "
-                         "follow them, and add them as `bash` cells."))
+        cells.append(
+            _md(
+                f"## Fix\n\n**{NO_COMMANDS}**\n\nPlease write down the steps you took "
+                "(console, dashboard, a colleague's shell?) so the next responder can "
+                "follow them, and add them as `bash` cells."
+            )
+        )
     else:
-        cells.append(_md("## Parameters\n\nValues a future run may change (papermill "
-                         "`-p NAME VALUE`, or `reifier run -p NAME VALUE`)."))
+        cells.append(
+            _md(
+                "## Parameters\n\nValues a future run may change (papermill "
+                "`-p NAME VALUE`, or `reifier run -p NAME VALUE`)."
+            )
+        )
         cells.append(DraftCell("code", render_parameters_cell(params), tags=("parameters",)))
         # checks run between fixes (``nginx -t`` before a reload) gate the next step and
         # stay in the fix sequence; checks after the last fix verify the outcome
         pairs = list(zip(steps, lifted.sources, strict=True))
         last_fix = max((i for i, (c, _) in enumerate(pairs) if c.role != "verify"), default=-1)
         fixes, checks = pairs[: last_fix + 1], pairs[last_fix + 1 :]
-        cells.append(_md("## Fix\n\nIn the order they ran. Add a `precondition`-tagged cell "
-                         "above to guard the fix (e.g. \"only if CPU > 90%\")."))
+        cells.append(
+            _md(
+                "## Fix\n\nIn the order they ran. Add a `precondition`-tagged cell "
+                'above to guard the fix (e.g. "only if CPU > 90%").'
+            )
+        )
         for c, src in fixes:
             cells.append(DraftCell("code", src, tags=(c.role,), meta=_origin(c)))
             info = inputs.edits.get(c.seq)
             if c.role == "edit" and info and info.diff.strip():
                 cells.append(_md(f"Change to `{info.path}`:\n\n" + _indent(info.diff)))
-        cells.append(_md("## Verify" + ("" if checks else
-                                        "\n\nNo verification was run: add one (a health check).")))
+        cells.append(
+            _md(
+                "## Verify"
+                + ("" if checks else "\n\nNo verification was run: add one (a health check).")
+            )
+        )
         for c, src in checks:
             cells.append(DraftCell("code", src, tags=("verify",), meta=_origin(c)))
     cells.append(_md(_related_md(inputs)))
@@ -225,13 +287,19 @@ def _code_item(cmd: str) -> str:
 
 
 def _header(title: str, session: Session, inputs: DraftInputs, tidied: Tidied) -> str:
-    lines = [f"# {title}", "",
-             f"*Draft written by Reifier from session `{session.id}` on "
-             f"`{session.host or '?'}` by `{session.user or '?'}`. Review every cell, then "
-             "`reifier approve` it: drafts never run.*"]
+    lines = [
+        f"# {title}",
+        "",
+        f"*Draft written by Reifier from session `{session.id}` on "
+        f"`{session.host or '?'}` by `{session.user or '?'}`. Review every cell, then "
+        "`reifier approve` it: drafts never run.*",
+    ]
     if inputs.previous:
-        lines += ["", "Earlier runbooks for the same symptom: "
-                  + ", ".join(f"`{p}`" for p in inputs.previous)]
+        lines += [
+            "",
+            "Earlier runbooks for the same symptom: "
+            + ", ".join(f"`{p}`" for p in inputs.previous),
+        ]
     lines += [f"\n> {n}" for n in inputs.notes]
     return "\n".join(lines)
 
@@ -240,9 +308,11 @@ def _symptom_md(inputs: DraftInputs) -> str:
     if not inputs.symptoms and not inputs.alerts:
         return f"## Symptom\n\n**{UNKNOWN_SYMPTOM}**"
     body = ["## Symptom", ""]
-    body += [f"- Alert `{a.get('alertname', '?')}`"
-             + "".join(f", {k}=`{v}`" for k, v in a.items() if k != "alertname")
-             for a in inputs.alerts]
+    body += [
+        f"- Alert `{a.get('alertname', '?')}`"
+        + "".join(f", {k}=`{v}`" for k, v in a.items() if k != "alertname")
+        for a in inputs.alerts
+    ]
     body += [_code_item(s) for s in inputs.symptoms]
     return "\n".join(body)
 
@@ -251,8 +321,10 @@ def _diagnosis_md(diags: Sequence[CommandEvent]) -> str:
     if not diags:
         return "## Diagnosis\n\nNo diagnostic commands were recorded."
     items = "\n".join(_code_item(c.command) for c in diags)
-    return ("## Diagnosis\n\nWhere the responder looked (not run by the runbook; copy what "
-            f"helps):\n\n{items}")
+    return (
+        "## Diagnosis\n\nWhere the responder looked (not run by the runbook; copy what "
+        f"helps):\n\n{items}"
+    )
 
 
 def _related_md(inputs: DraftInputs) -> str:

@@ -22,12 +22,25 @@ _IPV4 = re.compile(r"^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$")
 _POD = re.compile(r"^(?P<deploy>[a-z0-9][a-z0-9-]*?)-[a-z0-9]{5,10}-[a-z0-9]{4,5}$")
 _UNIT = re.compile(r"^[A-Za-z0-9@_.:-]+$")
-LIFT_ROOTS = ("/var/", "/srv/", "/etc/", "/opt/", "/data/", "/run/", "/tmp/")
+LIFT_ROOTS = ("/var/", "/srv/", "/etc/", "/opt/", "/data/", "/run/", "/tmp/")  # noqa: S108
 _SYSTEMCTL_VERBS = {
-    "start", "stop", "restart", "reload", "status", "enable", "disable", "is-active",
-    "try-restart", "reload-or-restart", "kill", "show", "cat", "mask", "unmask",
+    "start",
+    "stop",
+    "restart",
+    "reload",
+    "status",
+    "enable",
+    "disable",
+    "is-active",
+    "try-restart",
+    "reload-or-restart",
+    "kill",
+    "show",
+    "cat",
+    "mask",
+    "unmask",
 }
-_LOCAL = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+_LOCAL = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 - names, not binds
 
 
 @dataclass(frozen=True)
@@ -65,8 +78,21 @@ def _services(argv: Argv) -> list[str]:
 
 
 def _hosts(argv: Argv) -> list[str]:
-    if not argv or argv[0] not in {"ssh", "ping", "dig", "nslookup", "host", "traceroute",
-                                  "mtr", "nc", "telnet", "scp", "rsync", "curl", "wget"}:
+    if not argv or argv[0] not in {
+        "ssh",
+        "ping",
+        "dig",
+        "nslookup",
+        "host",
+        "traceroute",
+        "mtr",
+        "nc",
+        "telnet",
+        "scp",
+        "rsync",
+        "curl",
+        "wget",
+    }:
         return []
     found = []
     for word in argv[1:]:
@@ -77,8 +103,17 @@ def _hosts(argv: Argv) -> list[str]:
             host = host.split("://", 1)[1].split("/", 1)[0]
         elif argv[0] in {"scp", "rsync"} and ":" in host:
             host = host.split(":", 1)[0]
-        elif argv[0] not in {"ssh", "ping", "dig", "nslookup", "host", "traceroute", "mtr",
-                             "nc", "telnet"}:
+        elif argv[0] not in {
+            "ssh",
+            "ping",
+            "dig",
+            "nslookup",
+            "host",
+            "traceroute",
+            "mtr",
+            "nc",
+            "telnet",
+        }:
             continue
         host = host.rsplit("@", 1)[-1].split(":", 1)[0]
         if host in _LOCAL or _IPV4.match(host) or not _HOSTNAME.match(host):
@@ -129,8 +164,11 @@ def _ports(argv: Argv) -> list[str]:
 
 
 def _paths(argv: Argv) -> list[str]:
-    return [w for w in argv[1:] if w.startswith(LIFT_ROOTS) and "$" not in w and "*" not in w
-            and len(w) > 5]
+    return [
+        w
+        for w in argv[1:]
+        if w.startswith(LIFT_ROOTS) and "$" not in w and "*" not in w and len(w) > 5
+    ]
 
 
 LIFT_RULES: tuple[LiftRule, ...] = (
@@ -148,9 +186,18 @@ def _path_name(path: str) -> str:
     """Name a path parameter after what it is: LOCK_FILE, LOG_DIR, CONF_FILE..."""
     base = path.rstrip("/").rsplit("/", 1)[-1]
     stem, _, ext = base.partition(".")
-    kind = {"lock": "LOCK_FILE", "pid": "PID_FILE", "conf": "CONF_FILE", "cfg": "CONF_FILE",
-            "log": "LOG_FILE", "yaml": "CONF_FILE", "yml": "CONF_FILE", "ini": "CONF_FILE",
-            "json": "FILE", "sock": "SOCKET"}.get(ext.rsplit(".", 1)[-1].lower() if ext else "")
+    kind = {
+        "lock": "LOCK_FILE",
+        "pid": "PID_FILE",
+        "conf": "CONF_FILE",
+        "cfg": "CONF_FILE",
+        "log": "LOG_FILE",
+        "yaml": "CONF_FILE",
+        "yml": "CONF_FILE",
+        "ini": "CONF_FILE",
+        "json": "FILE",
+        "sock": "SOCKET",
+    }.get(ext.rsplit(".", 1)[-1].lower() if ext else "")
     if kind:
         return kind
     if path.endswith("/") or not ext:
@@ -186,8 +233,11 @@ def lift(sources: Sequence[str], reserved: Sequence[str] = ()) -> Lifted:
     # longest values first so /var/cache/app.lock is replaced before /var/cache
     order = sorted(chosen, key=len, reverse=True)
     rewritten = tuple(_rewrite(src, order, chosen) for src in sources)
-    used = [(name, value) for value, name in chosen.items()
-            if any(f'"${name}"' in s or f"${{{name}}}" in s for s in rewritten)]
+    used = [
+        (name, value)
+        for value, name in chosen.items()
+        if any(f'"${name}"' in s or f"${{{name}}}" in s for s in rewritten)
+    ]
     return Lifted(params=tuple(used), sources=rewritten)
 
 
@@ -243,9 +293,7 @@ def _rewrite_line(src: str, values: Sequence[str], names: dict[str, str]) -> str
             return m.group(0)
         if _command_position(before):  # `nginx -t` names a program, not the service
             return m.group(0)
-        if before.count('"') % 2 or m.group("pre") is None:
-            token = f"${{{name}}}"
-        elif pre in {":", "@"}:
+        if before.count('"') % 2 or m.group("pre") is None or pre in {":", "@"}:
             token = f"${{{name}}}"
         else:
             token = f'"${name}"'

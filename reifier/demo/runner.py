@@ -45,7 +45,7 @@ def free_port() -> int:
 def healthy(port: int) -> bool:
     """Tell whether the demo service answers its health check."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
             return bool(r.status == 200)
     except (OSError, urllib.error.URLError):
         return False
@@ -61,8 +61,13 @@ class Demo:
         self.port = free_port()
         self.serve_port = free_port()
         self.token = os.urandom(16).hex()
-        self.env = {**os.environ, "REIFIER_HOME": str(self.home), "REIFIER_WORKSPACE": str(self.ws),
-                    "REIFIER_DEMO_PYTHON": sys.executable, "REIFIER_TOKEN": self.token}
+        self.env = {
+            **os.environ,
+            "REIFIER_HOME": str(self.home),
+            "REIFIER_WORKSPACE": str(self.ws),
+            "REIFIER_DEMO_PYTHON": sys.executable,
+            "REIFIER_TOKEN": self.token,
+        }
         self.procs: list[subprocess.Popen[bytes]] = []
         self.t0 = time.monotonic()
 
@@ -82,17 +87,31 @@ class Demo:
 
     def reifier(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the reifier CLI in the sandbox's environment."""
-        proc = subprocess.run([sys.executable, "-m", "reifier", *args], env=self.env,
-                              capture_output=True, text=True, timeout=300, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "reifier", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if check and proc.returncode:
-            raise DemoFailed(f"`reifier {' '.join(args)}` exited {proc.returncode}: "
-                             f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+            raise DemoFailed(
+                f"`reifier {' '.join(args)}` exited {proc.returncode}: "
+                f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}"
+            )
         return proc
 
     def appctl(self, verb: str) -> subprocess.CompletedProcess[str]:
         """Run the service supervisor."""
-        return subprocess.run([str(self.app / "appctl"), verb], env=self.env, capture_output=True,
-                              text=True, timeout=30, check=False)
+        return subprocess.run(
+            [str(self.app / "appctl"), verb],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
 
     def crash_service(self) -> None:
         """Kill the service with SIGKILL: its lock file stays behind, stale."""
@@ -129,7 +148,8 @@ class Demo:
         self.ws.mkdir(parents=True, exist_ok=True)
         (self.ws / "reifier.toml").write_text(
             f"session_gap_s = {GAP_S}\n\n[autonomy]\nmin_successes = 0\ncooldown_s = 0\n"
-            "min_score = 0.8\n")
+            "min_score = 0.8\n"
+        )
         started = self.appctl("start")
         if started.returncode or not healthy(self.port):
             raise DemoFailed(f"demo service did not start: {started.stderr.strip()}")
@@ -144,8 +164,14 @@ class Demo:
         import pexpect
 
         prompt = "DEMO-PROMPT$ "
-        bash = pexpect.spawn("bash", ["--norc", "--noprofile", "-i"], env=self.env,
-                             encoding="utf-8", timeout=30, cwd=str(self.sandbox))
+        bash = pexpect.spawn(
+            "bash",
+            ["--norc", "--noprofile", "-i"],
+            env=self.env,
+            encoding="utf-8",
+            timeout=30,
+            cwd=str(self.sandbox),
+        )
         bash.sendline(f"PS1='{prompt}'; PROMPT_COMMAND=")
         bash.expect_exact(prompt)
         bash.expect_exact(prompt)
@@ -176,8 +202,11 @@ class Demo:
         from reifier.adapters import notebooks
 
         nb = notebooks.read(md.with_suffix(".ipynb"))
-        fixes = [c["source"] for c in nb["cells"] if c["cell_type"] == "code"
-                 and "fix" in c.get("metadata", {}).get("tags", [])]
+        fixes = [
+            c["source"]
+            for c in nb["cells"]
+            if c["cell_type"] == "code" and "fix" in c.get("metadata", {}).get("tags", [])
+        ]
         self.echo("      fix sequence:")
         for i, src in enumerate(fixes, 1):
             self.echo(f"        {i}. {src.replace(chr(10), ' ; ')}")
@@ -211,9 +240,20 @@ class Demo:
         log_lines = (self.app / "logs" / "app.log").read_text().splitlines()
         summary = next(line for line in reversed(log_lines) if "ERROR" in line).split(": ", 1)[1]
         server = subprocess.Popen(
-            [sys.executable, "-m", "reifier", "serve", "--host", "127.0.0.1",
-             "--port", str(self.serve_port)],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=(self.sandbox / "serve.log").open("wb"))
+            [
+                sys.executable,
+                "-m",
+                "reifier",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.serve_port),
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.sandbox / "serve.log").open("wb"),
+        )
         self.procs.append(server)
         base = f"http://127.0.0.1:{self.serve_port}"
         deadline = time.monotonic() + 30
@@ -228,8 +268,11 @@ class Demo:
         starts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         payload = script.alert_payload(self.port, summary, starts, os.urandom(8).hex())
         req = urllib.request.Request(  # noqa: S310
-            f"{base}/hooks/alertmanager", data=json.dumps(payload).encode(), method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
+            f"{base}/hooks/alertmanager",
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
             answer = json.loads(resp.read())
         self.echo(f"      POST /hooks/alertmanager -> {resp.status}")
@@ -240,8 +283,10 @@ class Demo:
         deadline = time.monotonic() + 90
         info: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            req = urllib.request.Request(f"{base}/runs/{job}",  # noqa: S310
-                                         headers={"Authorization": f"Bearer {self.token}"})
+            req = urllib.request.Request(  # noqa: S310 - http to our own 127.0.0.1 server
+                f"{base}/runs/{job}",
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
             with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
                 info = json.loads(resp.read())
             if info.get("status") not in {"queued", "running"}:
@@ -275,7 +320,9 @@ def run_demo(echo: Callable[[str], None], keep: Path | None = None) -> Path:
         with demo.step(6, "Evidence"):
             echo(f"      execution record (HTML): {info.get('html')}")
             echo(f"      execution record (ipynb): {info.get('record')}")
-            echo(f"      verify the record chain:  REIFIER_WORKSPACE={demo.ws} reifier records --verify")
+            echo(
+                f"      verify the record chain:  reifier records --verify --workspace {demo.ws}"
+            )
             echo(f"      open it all in JupyterLab: reifier lab --workspace {demo.ws}")
     finally:
         demo.cleanup()
