@@ -36,6 +36,7 @@ class Settings:
     history_files: tuple[str, ...] = ()  # e.g. ("~/.bash_history",) for `reifier watch`
     history_format: str = ""  # force a format for history_files ("" = auto-detect)
     context_dirs: tuple[str, ...] = ()  # grepped for related files by the scribe
+    redact_rules: tuple[dict[str, str], ...] = ()  # [[redact_rules]] name, regex, example
     log_dirs: tuple[str, ...] = ()
     auto_draft: bool = True  # `reifier watch` drafts each session when it closes
     match_threshold: float = 0.8
@@ -66,6 +67,12 @@ def _coerce(name: str, value: Any, default: Any, from_env: bool = False) -> Any:
             return out
         if isinstance(default, int):
             return int(value)
+        if name == "redact_rules":
+            if not isinstance(value, list) or not all(
+                isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) for v in value
+            ):
+                raise ValueError(value)
+            return tuple(dict(v) for v in value)
         if isinstance(default, tuple):
             if isinstance(value, str) and from_env:
                 return tuple(v for v in value.split(":") if v)
@@ -114,7 +121,7 @@ def resolve(
             if not key.startswith(_ENV_PREFIX):
                 continue
             name = key[len(_ENV_PREFIX) :].lower()
-            if name in {f.name for f in fields(Settings)} and name != "autonomy":
+            if name in {f.name for f in fields(Settings)} and name not in {"autonomy", "redact_rules"}:
                 picked[name] = value
         settings = _apply(settings, picked, "environment", from_env=True)
     if overrides:

@@ -34,7 +34,8 @@ class Preparer:
             diagnostic=settings.diagnostic_commands,
             fix=settings.fix_commands,
         )
-        return cls(lists=lists, extra_rules=tuple(extra_rules))
+        rules = tuple(extra_rules) + redact.rules_from_config(settings.redact_rules)
+        return cls(lists=lists, extra_rules=rules)
 
     def prepare(self, events: Iterable[CommandEvent]) -> list[CommandEvent]:
         """Return the events redacted and with their static role set."""

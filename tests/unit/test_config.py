@@ -46,3 +46,14 @@ def test_bad_settings_raise_one_line_errors(toml: dict[str, object], needle: str
 def test_env_tuple_is_colon_separated() -> None:
     s = resolve(env={"REIFIER_HISTORY_FILES": "~/.bash_history:/x/y"})
     assert s.history_files == ("~/.bash_history", "/x/y")
+
+
+def test_user_redaction_rules_reach_the_preparer() -> None:
+    from reifier.core.prepare import Preparer
+
+    s = resolve(toml={"redact_rules": [{"name": "acme-key", "regex": r"(?P<secret>ACME-[0-9a-f]{8})",
+                                         "example": "deploy --key ACME-0badc0de"}]})
+    text, rules, _ = Preparer.from_settings(s).prepared("deploy --key ACME-12345678 now")
+    assert "ACME-12345678" not in text and rules == ("acme-key",)
+    with pytest.raises(ConfigError):
+        resolve(toml={"redact_rules": "nope"})
