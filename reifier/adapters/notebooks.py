@@ -88,9 +88,17 @@ def ipynb_text(nb: NB) -> str:
 
 
 def markdown_text(nb: NB) -> str:
-    """Render the Jupytext Markdown twin of a notebook."""
+    """Render the Jupytext Markdown twin of a notebook (always with its ``reifier`` metadata)."""
     import jupytext
 
+    meta = dict(nb.get("metadata", {}))
+    jt = dict(meta.get("jupytext") or {})
+    wanted = [f for f in str(jt.get("notebook_metadata_filter") or "").split(",") if f]
+    if "reifier" not in wanted:
+        # without it Jupytext silently drops the approval from the Markdown header
+        jt["notebook_metadata_filter"] = ",".join([*[f for f in wanted if f != "-reifier"], "reifier"])
+        meta["jupytext"] = jt
+        nb = {**nb, "metadata": meta}
     return str(jupytext.writes(_node(nb), fmt="md"))
 
 

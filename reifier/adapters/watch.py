@@ -76,6 +76,7 @@ class Watcher:
         self.stats = WatchStats()
         self.host, self.user = whoami()
         self._lock = threading.Lock()
+        self.refused: dict[str, str] = {}
 
     def sources(self) -> list[tuple[Path, str]]:
         """Return (path, kind) of every file to follow: spool files, then histories."""
@@ -146,6 +147,36 @@ class Watcher:
             start_seq=start,
         )
 
+    def approve_moved(self) -> list[str]:
+        """Approve drafts a human moved into ``runbooks/approved/`` (as the watching user)."""
+        import getpass
+        import json as _json
+
+        from reifier.adapters.approve import approve_paths
+        from reifier.errors import ReifierError
+
+        approved_dir = self.ctx.runbooks / "approved"
+        if not approved_dir.is_dir():
+            return []
+        done: list[str] = []
+        for nb_path in sorted(approved_dir.glob("*.ipynb")):
+            try:
+                meta = _json.loads(nb_path.read_text(encoding="utf-8"))["metadata"]["reifier"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if not isinstance(meta, dict) or meta.get("status") != "draft":
+                continue
+            if str(nb_path) in self.refused:
+                continue
+            try:
+                approve_paths(self.ctx, [nb_path], getpass.getuser())
+            except ReifierError as exc:
+                self.refused[str(nb_path)] = str(exc)  # reported once, not every tick
+                self.store.add_event("approval_refused", nb_path.stem, {"reason": str(exc)})
+                continue
+            done.append(str(nb_path))
+        return done
+
     def close_idle(self, now: float | None = None) -> list[str]:
         """Close sessions whose idle gap has passed; return their ids."""
         with self._lock:
@@ -176,7 +207,8 @@ def run_forever(
 
     watcher.ctx.spool_dir.mkdir(parents=True, exist_ok=True)
     observer = Observer()
-    dirs = {watcher.ctx.spool_dir} | {p.parent for p, k in watcher.sources() if k == "history"}
+    dirs = {watcher.ctx.spool_dir, watcher.ctx.runbooks / "approved"}
+    dirs |= {p.parent for p, k in watcher.sources() if k == "history"}
     for directory in dirs:
         if directory.is_dir():
             observer.schedule(Handler(), os.fspath(directory), recursive=False)
@@ -186,6 +218,7 @@ def run_forever(
         while not stop.is_set():
             watcher.drain()
             watcher.close_idle()
+            watcher.approve_moved()
             closed = watcher.stats.closed[seen:]
             seen = len(watcher.stats.closed)
             if closed and on_closed:

@@ -25,7 +25,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("watch", "Follow the hook spool and history files into the store."),
     "sessions": ("sessions", "List recorded sessions with their commands per role."),
     "session": ("sessions", "Show one session's commands, roles and redactions."),
+    "draft": ("draft", "Write the draft runbook (Markdown + notebook) of a session."),
+    "match": ("match", "Rank approved runbooks for an error line (or every line of a file)."),
+    "graph": ("graph", "Export the memory graph as JSON, GraphML or Mermaid."),
+    "patrol": ("patrol", "Follow log files; suggest or run the runbook for known errors."),
+    "demo": ("demo", "Run the end-to-end demo in a sandbox (service, shell, draft, alert, run)."),
     "check": ("check", "Run the guard (and approval checks) without running anything."),
+    "kernel": ("kernel", "Install or inspect the reifier-bash Jupyter kernel."),
+    "approve": ("approve", "Approve runbooks: guard, four-eyes, then sign both files of a pair."),
+    "status": ("status", "Show whether runbooks are draft, approved or stale (and which cells)."),
+    "run": ("run", "Run an approved runbook through papermill with parameters; keep a record."),
+    "records": ("records", "List run records, or verify the hash-chained index (--verify)."),
+    "serve": ("serve", "Receive Alertmanager webhooks: match, suggest or run approved runbooks."),
 }
 
 

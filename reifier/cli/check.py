@@ -1,33 +1,49 @@
-"""``reifier check PATH…|--command CMD``: run the guard without running anything.
+"""``reifier check PATH…|--command CMD``: the guard and approval checks, statically.
 
-Exit 0 when everything is allowed, 3 when anything is refused, 2 on a bad path.
-Notebooks are read with the stdlib ``json`` module: importing nbformat would cost
-more than the check itself.
+Exit 0 when everything would run, 3 when anything would be refused (a draft, a
+stale or badly signed approval, a guarded cell), 2 on a bad path. A team can
+lint its runbook repository with it in CI.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from reifier.cli.options import emit_json, json_option
+from reifier.cli.options import emit_json, json_option, workspace_option
 from reifier.errors import EXIT_REFUSED, BadInput
 
 
 @click.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--command", "-c", "command", default=None, help="A shell command to judge.")
-@click.option("--allow", "allow", multiple=True, metavar="RULE",
-              help="A rule the approver allowed for --command (repeatable).")
-@click.option("--strict", is_flag=True,
-              help="Refuse unresolvable code even when allowed (as autonomous runs do).")
+@click.option(
+    "--allow",
+    "allow",
+    multiple=True,
+    metavar="RULE",
+    help="A rule the approver allowed for --command (repeatable).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse unresolvable code even when allowed (as autonomous runs do).",
+)
 @click.option("--list-rules", is_flag=True, help="List the guard's rules and exit.")
+@workspace_option
 @json_option
-def cmd_check(*, paths: tuple[Path, ...], command: str | None, allow: tuple[str, ...],
-              strict: bool, list_rules: bool, as_json: bool) -> None:
+def cmd_check(
+    *,
+    paths: tuple[Path, ...],
+    command: str | None,
+    allow: tuple[str, ...],
+    strict: bool,
+    list_rules: bool,
+    workspace: str | None,
+    as_json: bool,
+) -> None:
     """Judge a command or the code cells of runbook notebooks with the safety guard."""
     from reifier.core import guard
 
@@ -38,9 +54,12 @@ def cmd_check(*, paths: tuple[Path, ...], command: str | None, allow: tuple[str,
         raise BadInput("give a notebook PATH or --command CMD (see reifier check --help)")
     unknown = sorted(set(allow) - guard.RULE_NAMES)
     if unknown:
-        raise BadInput(f"unknown rule(s) {', '.join(unknown)}; valid: "
-                       f"{', '.join(sorted(guard.RULE_NAMES))}")
-    notebooks = [(path, _load(path)) for path in paths]  # every path is checked before output
+        raise BadInput(
+            f"unknown rule(s) {', '.join(unknown)}; valid: {', '.join(sorted(guard.RULE_NAMES))}"
+        )
+    for path in paths:
+        if path.suffix not in {".md", ".ipynb"}:
+            raise BadInput(f"{path}: a runbook is a .md or .ipynb file")
     report: dict[str, Any] = {}
     refused = False
     if command is not None:
@@ -49,40 +68,26 @@ def cmd_check(*, paths: tuple[Path, ...], command: str | None, allow: tuple[str,
         refused = not verdict.allowed
         if not as_json:
             _print_verdict("", verdict)
-    report["notebooks"] = []
-    for path, nb in notebooks:
-        cells = guard.check_notebook(nb, require_resolvable=strict)
-        ok = all(c.verdict.allowed for c in cells)
-        refused = refused or not ok
-        report["notebooks"].append({
-            "path": str(path), "allowed": ok,
-            "cells": [{"index": c.index, "id": c.cell_id, **_verdict_dict(c.verdict)}
-                      for c in cells]})
-        if not as_json:
-            for cell in cells:
-                if cell.verdict.findings:
-                    _print_verdict(f"{path}: cell {cell.index}: ", cell.verdict)
-            bad = sum(not c.verdict.allowed for c in cells)
-            click.echo(f"{path}: {len(cells)} code cell(s), {bad} refused")
+    report["runbooks"] = []
+    if paths:
+        from reifier.adapters.approve import check_paths
+        from reifier.adapters.settings import load_context
+
+        for result in check_paths(load_context(workspace), list(paths), require_resolvable=strict):
+            refused = refused or not result.ok
+            report["runbooks"].append(result.to_json())
+            if as_json:
+                continue
+            state = result.status.state
+            click.echo(
+                f"{result.path}: {state.status}" + (f" ({state.reason})" if not state.ok else "")
+            )
+            for r in result.refusals:
+                click.echo(f"  code cell {r.cell}: refused: {r.reason}")
     if as_json:
         emit_json({"allowed": not refused, **report})
     if refused:
         click.get_current_context().exit(EXIT_REFUSED)
-
-
-def _load(path: Path) -> dict[str, Any]:
-    """Read a notebook as a plain dict, or raise BadInput with a one-line reason."""
-    if path.suffix != ".ipynb":
-        raise BadInput(f"{path}: only .ipynb notebooks can be checked")
-    if not path.is_file():
-        raise BadInput(f"{path}: no such notebook")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: not a notebook ({exc})") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise BadInput(f"{path}: not a notebook (no cells list)")
-    return data
 
 
 def _verdict_dict(verdict: Any) -> dict[str, Any]:
@@ -90,8 +95,16 @@ def _verdict_dict(verdict: Any) -> dict[str, Any]:
         "allowed": verdict.allowed,
         "reason": verdict.reason,
         "waived": sorted(verdict.waived),
-        "findings": [{"rule": f.rule, "message": f.message, "span": list(f.span),
-                      "snippet": f.snippet, "unknown": f.unknown} for f in verdict.findings],
+        "findings": [
+            {
+                "rule": f.rule,
+                "message": f.message,
+                "span": list(f.span),
+                "snippet": f.snippet,
+                "unknown": f.unknown,
+            }
+            for f in verdict.findings
+        ],
     }
 
 
@@ -106,8 +119,12 @@ def _list_rules(as_json: bool) -> None:
     from reifier.core.guard import DANGER_RULES
 
     if as_json:
-        emit_json([{"name": r.name, "description": r.description, "examples": list(r.examples)}
-                   for r in DANGER_RULES])
+        emit_json(
+            [
+                {"name": r.name, "description": r.description, "examples": list(r.examples)}
+                for r in DANGER_RULES
+            ]
+        )
         return
     for rule in DANGER_RULES:
         click.echo(f"{rule.name:22} {rule.description}")

@@ -28,6 +28,8 @@ def cmd_watch(once: bool, workspace: str | None) -> None:
             added = watcher.drain()
             watcher.close_idle()
             _draft_closed(ctx, store, watcher.stats.closed)
+            for path in watcher.approve_moved():
+                click.echo(f"approved {path} (moved into runbooks/approved/)")
             click.echo(
                 f"{added} commands added, {len(watcher.stats.closed)} sessions closed,"
                 f" {len(watcher.stats.skipped)} records skipped"

@@ -75,36 +75,37 @@ def test_unknown_rule_name_is_bad_input() -> None:
 
 def test_notebook_cells_are_checked(tmp_path: Path, reifier_env: dict[str, str]) -> None:
     nb = write_nb(tmp_path / "fix.ipynb", [
-        code("TARGET=/\nrm -rf /", tags=["parameters"]),
+        code("TARGET=/", tags=["parameters"]),
         {"cell_type": "markdown", "metadata": {}, "source": "Never run `rm -rf /`."},
         code("kubectl get pods -n prod"),
         code("kubectl delete namespace prod"),
     ])
     proc = run(str(nb), env=reifier_env)
     assert proc.returncode == 3
-    assert "cell 3: refused by rule kubectl_delete" in proc.stdout
-    assert "cell 0" not in proc.stdout
-    assert "3 code cell" not in proc.stdout and "2 code cell(s), 1 refused" in proc.stdout
+    assert "draft" in proc.stdout  # never approved: refused whatever the guard says
+    assert "code cell 3: refused" in proc.stdout and "kubectl_delete" in proc.stdout
+    assert "code cell 2" not in proc.stdout
 
 
-def test_clean_notebook_and_per_cell_allowance(tmp_path: Path) -> None:
-    nb = write_nb(tmp_path / "ok.ipynb", [
-        code("systemctl status nginx"),
-        code("git reset --hard origin/main", reifier={"allow": ["git_discard"]}),
-    ])
-    result = invoke(str(nb), "--json")
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    cells = data["notebooks"][0]["cells"]
-    assert [c["allowed"] for c in cells] == [True, True]
-    assert cells[1]["waived"] == ["git_discard"]
+def test_approved_clean_runbook_passes_and_edit_fails(tmp_path: Path, reifier_env: dict[str, str]) -> None:
+    from tests.functional.runbook_factory import approve, make_runbook
+
+    md = make_runbook(Path(reifier_env["REIFIER_WORKSPACE"]), "ok", cells=["systemctl status nginx"])
+    approve(reifier_env, md)
+    proc = run(str(md), "--json", env=reifier_env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["allowed"] is True and data["runbooks"][0]["status"] == "approved"
+    md.write_text(md.read_text().replace("systemctl status nginx", "systemctl stop nginx"))
+    stale = run(str(md), env=reifier_env)
+    assert stale.returncode == 3 and "stale" in stale.stdout
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("missing.ipynb", None, "no such notebook"),
+    ("missing.ipynb", None, "no such runbook"),
     ("broken.ipynb", "{not json", "not a notebook"),
     ("list.ipynb", "[1, 2]", "no cells list"),
-    ("runbook.md", "# hi", "only .ipynb"),
+    ("runbook.txt", "# hi", "a runbook is a .md or .ipynb file"),
 ])
 def test_bad_paths_exit_2_with_one_line(tmp_path: Path, reifier_env: dict[str, str], name: str,
                                         content: str | None, message: str) -> None:

@@ -1,0 +1,239 @@
+"""Approve, revoke and inspect runbooks on disk, always as a Jupytext pair.
+
+A runbook is two files (``X.md`` and ``X.ipynb``); either name works. Approval
+reads the file that was named (the one the human reviewed), checks it with the
+guard and the four-eyes rule, signs it and rewrites *both* files from it, so
+the pair can never disagree about what was approved. Status looks at both
+files: if either one's code no longer matches the signed digest, the runbook
+is stale. The CLI, the watcher and the server all call these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reifier.adapters import notebooks
+from reifier.adapters.keys import key_path, load_key
+from reifier.adapters.settings import Context
+from reifier.core import approval as core
+from reifier.core.approval import ApprovalState
+from reifier.core.params import INJECTED_TAG
+from reifier.errors import BadInput, NotFound, Refused
+
+_SEVERITY = {"bad-signature": 3, "stale": 2, "draft": 1, "approved": 0}
+
+
+@dataclass(frozen=True)
+class PairStatus:
+    """The approval state of a runbook pair, and of each of its files."""
+
+    path: Path
+    state: ApprovalState
+    files: dict[str, ApprovalState] = field(default_factory=dict)
+    approval: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready view."""
+        return {
+            "path": str(self.path),
+            "status": self.state.status,
+            "changed_cells": list(self.state.changed_cells),
+            "reason": self.state.reason,
+            "files": {name: {"status": s.status, "changed_cells": list(s.changed_cells),
+                             "reason": s.reason} for name, s in self.files.items()},
+            "approval": {k: self.approval.get(k) for k in ("by", "at", "digest", "allow")
+                         if k in self.approval},
+        }
+
+
+def now_iso() -> str:
+    """Return the current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def existing_pair(path: Path) -> list[Path]:
+    """Return the files of ``path``'s pair that exist (``.md`` first)."""
+    if path.suffix not in {".md", ".ipynb"}:
+        raise BadInput(f"{path}: a runbook is a .md or .ipynb file")
+    found = [p for p in notebooks.pair_paths(path) if p.is_file()]
+    if not found:
+        raise NotFound(f"{path}: no such runbook (neither .md nor .ipynb exists)")
+    return found
+
+
+def machine_key(ctx: Context) -> bytes | None:
+    """Return this machine's approval key, or None if nothing was ever approved here."""
+    return load_key(ctx.home) if key_path(ctx.home).exists() else None
+
+
+def _verify(nb: notebooks.NB, key: bytes | None) -> ApprovalState:
+    if key is None and core.meta(nb).get("status") == "approved":
+        return ApprovalState("bad-signature", reason="no approval key on this machine "
+                             "(approved elsewhere: re-approve here)")
+    return core.verify(nb, key or b"")
+
+
+def pair_status(ctx: Context, path: Path, key: bytes | None = None) -> PairStatus:
+    """Return the combined status of both files of ``path``'s pair."""
+    key = machine_key(ctx) if key is None else key
+    files = existing_pair(path)
+    states: dict[str, ApprovalState] = {}
+    approval: dict[str, Any] = {}
+    for file in files:
+        nb = notebooks.read(file)
+        states[file.name] = _verify(nb, key)
+        approval = approval or dict(core.meta(nb).get("approval") or {})
+    worst = max(states.values(), key=lambda s: _SEVERITY.get(s.status, 3))
+    if worst.status != "approved" and len(set(states.values())) > 1:
+        name = next(n for n, s in states.items() if s is worst)
+        worst = ApprovalState(worst.status, worst.changed_cells, f"{name}: {worst.reason}")
+    if {s.status for s in states.values()} == {"approved", "draft"}:
+        draft = next(n for n, s in states.items() if s.status == "draft")
+        worst = ApprovalState("stale", (), f"{draft} is not approved but its twin is")
+    return PairStatus(files[0].with_suffix(".md"), worst, states, approval)
+
+
+def _with_outputs(nb: notebooks.NB, other: Path) -> notebooks.NB:
+    """Keep the ``.ipynb``'s outputs when approving its unchanged ``.md`` twin."""
+    if not other.is_file():
+        return nb
+    old = notebooks.read(other)
+    if core.cell_digests(old) != core.cell_digests(nb):
+        return nb  # the text twin was edited: its inputs win, stale outputs go
+    old_code = iter(core.code_cells(old))
+    for cell in nb["cells"]:
+        if cell.get("cell_type") == "code":
+            prior = next(old_code)
+            for key in ("outputs", "execution_count", "id"):
+                if key in prior:
+                    cell[key] = prior[key]
+    return nb
+
+
+def _keep_metadata_in_markdown(nb: notebooks.NB) -> None:
+    """Make Jupytext write ``metadata.reifier`` into the ``.md`` header (it drops it otherwise)."""
+    jt = nb.setdefault("metadata", {}).setdefault("jupytext", {})
+    jt.setdefault("formats", notebooks.JUPYTEXT["formats"])
+    kept = [f for f in str(jt.get("notebook_metadata_filter", "")).split(",") if f]
+    if "reifier" not in kept and "all" not in kept:
+        jt["notebook_metadata_filter"] = ",".join([*kept, "reifier"])
+
+
+def _check_rules(allow: dict[str, list[str]]) -> None:
+    from reifier.core.guard import RULE_NAMES
+
+    for rules in allow.values():
+        for rule in rules:
+            if rule not in RULE_NAMES:
+                valid = ", ".join(sorted(RULE_NAMES))
+                raise BadInput(f"unknown guard rule {rule!r} (valid: {valid})")
+
+
+def parse_allow(specs: Iterable[str]) -> list[tuple[str, str]]:
+    """Parse ``CELL:RULE`` strings from the command line."""
+    pairs = []
+    for spec in specs:
+        cell, sep, rule = spec.partition(":")
+        if not sep or not cell or not rule:
+            raise BadInput(f"--allow {spec!r}: expected CELL:RULE (e.g. 3:rm_empty_var)")
+        pairs.append((cell.strip(), rule.strip()))
+    return pairs
+
+
+def prepare_approval(ctx: Context, path: Path, by: str, allow: Sequence[tuple[str, str]],
+                     key: bytes) -> notebooks.NB:
+    """Return the approved notebook for ``path`` (nothing written), or raise Refused."""
+    existing_pair(path)
+    if not path.is_file():
+        raise NotFound(f"{path}: no such file")
+    nb = notebooks.read(path)
+    if any(INJECTED_TAG in (c.get("metadata", {}).get("tags") or []) for c in nb["cells"]):
+        raise BadInput(f"{path}: has papermill's injected-parameters cell (an output "
+                       "notebook?); remove it before approving")
+    kernel = nb.get("metadata", {}).get("kernelspec", {}).get("name")
+    if kernel != notebooks.KERNELSPEC["name"]:
+        raise BadInput(f"{path}: runbooks use the {notebooks.KERNELSPEC['name']} kernel, "
+                       f"not {kernel!r}")
+    allow_map = core.resolve_allow(nb, allow)
+    _check_rules(allow_map)
+    core.check_approver(nb, by, four_eyes=ctx.settings.four_eyes)
+    refused = core.guard_refusals(nb, allow_map)
+    if refused:
+        first = refused[0]
+        flags = " ".join(f"--allow {r.cell}:{rule}" for r in refused for rule in r.rules)
+        more = f" (+{len(refused) - 1} more cells)" if len(refused) > 1 else ""
+        raise Refused(f"{path}: code cell {first.cell}: {first.reason}{more}; if intended, "
+                      f"approve with {flags}")
+    if path.suffix == ".md":
+        nb = _with_outputs(nb, path.with_suffix(".ipynb"))
+    _keep_metadata_in_markdown(nb)
+    return core.approve(nb, by=by, at=now_iso(), allow=allow_map, key=key)
+
+
+def approve_paths(ctx: Context, paths: Sequence[Path], by: str,
+                  allow: Sequence[tuple[str, str]] = ()) -> list[PairStatus]:
+    """Approve several runbooks all-or-nothing: every check passes before any write."""
+    if allow and len(paths) > 1:
+        raise BadInput("--allow names cells of one runbook: approve one path at a time")
+    key = load_key(ctx.home)
+    ready = [(p, prepare_approval(ctx, p, by, allow, key)) for p in paths]
+    for path, nb in ready:
+        notebooks.write_pair(nb, path)
+    return [pair_status(ctx, p, key) for p, _ in ready]
+
+
+def unapprove_paths(ctx: Context, paths: Sequence[Path]) -> list[PairStatus]:
+    """Put runbooks back in draft (both files), removing their approval."""
+    for path in paths:
+        existing_pair(path)
+        source = path if path.is_file() else existing_pair(path)[0]
+        nb = core.unapprove(notebooks.read(source))
+        _keep_metadata_in_markdown(nb)
+        notebooks.write_pair(nb, path)
+    return [pair_status(ctx, p) for p in paths]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``reifier check`` reports for one runbook: approval state and guard refusals."""
+
+    path: Path
+    status: PairStatus
+    refusals: tuple[core.Refusal, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Return whether the runbook is approved and the guard lets every cell run."""
+        return self.status.state.ok and not self.refusals
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready view."""
+        return {**self.status.to_json(), "ok": self.ok,
+                "refusals": [{"cell": r.cell, "reason": r.reason, "rules": list(r.rules)}
+                             for r in self.refusals]}
+
+
+def check_paths(ctx: Context, paths: Sequence[Path],
+                require_resolvable: bool = False) -> list[CheckResult]:
+    """Check runbooks without running them: pair approval state plus the guard per cell."""
+    key = machine_key(ctx)
+    out = []
+    for path in paths:
+        status = pair_status(ctx, path, key)
+        nb = notebooks.read(path if path.is_file() else existing_pair(path)[0])
+        allow = core.meta(nb).get("approval", {}).get("allow", {}) if status.state.ok else {}
+        refusals = core.guard_refusals(nb, allow, require_resolvable=require_resolvable)
+        out.append(CheckResult(path, status, tuple(refusals)))
+    return out
+
+
+def ensure_runnable(ctx: Context, path: Path) -> PairStatus:
+    """Raise Refused unless ``path``'s pair is approved and its signature is valid."""
+    status = pair_status(ctx, path)
+    if not status.state.ok:
+        raise Refused(f"{path}: runbook is {status.state.status}: {status.state.reason}")
+    return status

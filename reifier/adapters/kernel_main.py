@@ -1,0 +1,23 @@
+"""Launch the ``reifier-bash`` kernel: ``python -m reifier.adapters.kernel_main -f FILE``.
+
+A separate entry module, so the kernel class is imported once under its real
+name (not as ``__main__``).
+"""
+
+from __future__ import annotations
+
+
+def main() -> None:
+    """Start the kernel application with :class:`ReifierBashKernel`."""
+    from ipykernel.kernelapp import IPKernelApp
+
+    from reifier.adapters.kernel import ReifierBashKernel
+
+    # All cell output is sent explicitly, never through Python's sys.stdout, so
+    # ipykernel's stream capture is dropped: it costs two threads at start, and
+    # its flush on shutdown can wait 10 s on an already stopped IOPub thread.
+    IPKernelApp.launch_instance(kernel_class=ReifierBashKernel, outstream_class=None)
+
+
+if __name__ == "__main__":
+    main()

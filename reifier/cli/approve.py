@@ -1,0 +1,63 @@
+"""``reifier approve PATH…``: sign runbooks (both files of each pair) after the checks."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+import click
+
+from reifier.cli.options import emit_json, json_option, workspace_option
+
+
+def default_approver() -> str:
+    """Return ``$USER`` (or the login name when it is unset)."""
+    return os.environ.get("USER") or getpass.getuser()
+
+
+@click.command("approve")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--by", default=None, metavar="NAME", help="Who approves (default: $USER).")
+@click.option(
+    "--allow",
+    "allow",
+    multiple=True,
+    metavar="CELL:RULE",
+    help="Let code cell CELL (number or cell id) run despite guard rule RULE; signed too.",
+)
+@click.option("--revoke", is_flag=True, help="Put the runbooks back in draft instead.")
+@workspace_option
+@json_option
+def cmd_approve(
+    *,
+    paths: tuple[Path, ...],
+    by: str | None,
+    allow: tuple[str, ...],
+    revoke: bool,
+    workspace: str | None,
+    as_json: bool,
+) -> None:
+    """Approve runbooks (either file of a pair): guard, four-eyes, then sign both files.
+
+    Exits 3 when the guard refuses a cell (unless allowed with --allow), when the
+    four-eyes rule forbids this approver, or for ``autonomy: auto`` without four eyes.
+    Nothing is written unless every runbook passes.
+    """
+    from reifier.adapters.approve import approve_paths, parse_allow, unapprove_paths
+    from reifier.adapters.settings import load_context
+
+    ctx = load_context(workspace)
+    if revoke:
+        results = unapprove_paths(ctx, list(paths))
+    else:
+        results = approve_paths(ctx, list(paths), by or default_approver(), parse_allow(allow))
+    if as_json:
+        emit_json([r.to_json() for r in results])
+        return
+    for r in results:
+        if revoke:
+            click.echo(f"{r.path}: back to {r.state.status}")
+        else:
+            digest = str(r.approval.get("digest", ""))[:19]
+            click.echo(f"{r.path}: approved by {r.approval.get('by')} ({digest}…)")

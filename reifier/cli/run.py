@@ -1,0 +1,62 @@
+"""``reifier run PATH [-p NAME VALUE]…``: run an approved runbook and keep a record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reifier.cli.options import emit_json, json_option, workspace_option
+from reifier.errors import RunFailed
+
+
+@click.command("run")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="Set a declared parameter; the value is passed as literal data.")
+@click.option("--dry-run", is_flag=True, help="Check and print the commands; run nothing.")
+@click.option("--trigger", default="human", show_default=True,
+              help="What started the run (alert id, log line…), kept in the record.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=None,
+              help="Per-cell timeout in seconds (default: cell_timeout_s; 0: none).")
+@click.option("--run-timeout", type=click.FloatRange(min=0), default=None,
+              help="Whole-run timeout in seconds (default: run_timeout_s; 0: none).")
+@click.option("--cwd", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Working directory of the kernel (default: the current one).")
+@workspace_option
+@json_option
+def cmd_run(
+    *,
+    path: Path,
+    params: tuple[tuple[str, str], ...],
+    dry_run: bool,
+    trigger: str,
+    timeout: float | None,
+    run_timeout: float | None,
+    cwd: str | None,
+    workspace: str | None,
+    as_json: bool,
+) -> None:
+    """Run an approved runbook (.md or .ipynb) with the reifier papermill engine.
+
+    Exit codes: 0 ok, 1 a cell failed or timed out (the record is still written),
+    2 bad input (unknown or badly named parameter, malformed notebook),
+    3 refused (draft, stale, bad signature, guarded cell).
+    """
+    from reifier.adapters.engine import execute_runbook
+
+    result = execute_runbook(
+        path, dict(params), workspace=workspace, trigger=trigger, dry_run=dry_run,
+        timeout=timeout, run_timeout=run_timeout, cwd=cwd,
+    )
+    if as_json:
+        emit_json(result.to_json())
+    elif dry_run:
+        click.echo(f"# dry run of {result.runbook}: approved, guard passed; nothing ran")
+        for label, source in result.commands:
+            click.echo(f"\n# --- {label}\n{source.rstrip()}")
+    else:
+        click.echo(f"{result.runbook}: {result.status}  run {result.run_id}\n"
+                   f"  record: {result.record}\n  html:   {result.html}")
+    if result.exit_code:
+        raise RunFailed(f"run {result.run_id}: {result.reason}")

@@ -1,0 +1,31 @@
+"""``reifier status PATH…``: draft, approved, stale (which cells) or bad-signature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reifier.cli.options import emit_json, json_option, workspace_option
+
+
+@click.command("status")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@workspace_option
+@json_option
+def cmd_status(paths: tuple[Path, ...], workspace: str | None, as_json: bool) -> None:
+    """Show the approval state of runbooks, looking at both files of each pair.
+
+    Informational: exits 0 whatever the state (2 for a missing or corrupt file).
+    Use `reifier check` to fail on anything that is not approved.
+    """
+    from reifier.adapters.approve import pair_status
+    from reifier.adapters.settings import load_context
+
+    ctx = load_context(workspace)
+    results = [pair_status(ctx, p) for p in paths]
+    if as_json:
+        emit_json([r.to_json() for r in results])
+        return
+    for r in results:
+        click.echo(f"{r.path}: {r.state.status} ({r.state.reason})")

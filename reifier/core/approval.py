@@ -1,0 +1,393 @@
+"""Approval: a digest of what a runbook will run, signed with a local HMAC key.
+
+The digest covers what changes behaviour and nothing else: the kernel, every
+code cell's source and tags in order, the parameter defaults, the autonomy
+level and the approver's allow-list of guard rules. Outputs and Markdown are
+left out, so re-running a notebook or rewording its prose keeps it approved.
+Everything is hashed as canonical JSON of ordered lists, never a concatenation,
+so moving text across a cell boundary changes the digest.
+
+The signature (HMAC-SHA256) covers the digest, the per-cell digests (kept so a
+stale runbook can name the cells that changed), the approver and the time.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reifier.core.guard import evaluate
+from reifier.core.params import (
+    INJECTED_TAG,
+    PARAMETERS_TAG,
+    parse_parameters_cell,
+    render_parameters_cell,
+    validate_name,
+)
+from reifier.errors import BadInput, Refused
+
+NB = Mapping[str, Any]
+STATUSES = ("draft", "approved", "stale", "bad-signature")
+DIGEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ApprovalState:
+    """Where a runbook stands: draft, approved, stale (which cells) or bad-signature."""
+
+    status: str
+    changed_cells: tuple[int, ...] = ()  # 1-based code-cell numbers
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Return whether the runbook may run."""
+        return self.status == "approved"
+
+
+def canonical(obj: Any) -> str:
+    """Serialise ``obj`` as the canonical JSON every hash here is taken over."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _sha(obj: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical(obj).encode("utf-8")).hexdigest()
+
+
+def meta(nb: NB) -> dict[str, Any]:
+    """Return ``metadata.reifier`` of a notebook dict (empty when absent)."""
+    value = nb.get("metadata", {}).get("reifier", {})
+    return value if isinstance(value, dict) else {}
+
+
+def _tags(cell: Mapping[str, Any]) -> list[str]:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return [str(t) for t in tags] if isinstance(tags, list) else []
+
+
+def _source(cell: Mapping[str, Any]) -> str:
+    src = cell.get("source", "")
+    text = "".join(src) if isinstance(src, list) else str(src)
+    # Jupytext drops a cell's trailing newlines: they never change what bash runs.
+    return text.rstrip("\n")
+
+
+def code_cells(nb: NB, skip_injected: bool = False) -> list[Mapping[str, Any]]:
+    """Return the code cells approval covers, optionally without papermill's injected cell.
+
+    Only the engine skips the injected cell, after checking that it holds nothing
+    but literal assignments; in a file on disk it counts like any other cell.
+    """
+    return [
+        c for c in nb.get("cells", [])
+        if c.get("cell_type") == "code" and not (skip_injected and INJECTED_TAG in _tags(c))
+    ]
+
+
+def cell_form(cell: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the part of a code cell that approval covers."""
+    return {"source": _source(cell), "tags": _tags(cell)}
+
+
+def cell_digests(nb: NB, skip_injected: bool = False) -> list[str]:
+    """Return one digest per covered code cell, in order."""
+    return [_sha(cell_form(c)) for c in code_cells(nb, skip_injected)]
+
+
+def parameter_defaults(nb: NB) -> dict[str, str]:
+    """Return the defaults of the first ``parameters``-tagged cell."""
+    for cell in code_cells(nb):
+        if PARAMETERS_TAG in _tags(cell):
+            return parse_parameters_cell(_source(cell))
+    return {}
+
+
+def digest(
+    nb: NB, allow: Mapping[str, Iterable[str]] | None = None, skip_injected: bool = False
+) -> str:
+    """Return ``sha256:<hex>`` of what the runbook runs (``allow`` defaults to its own)."""
+    if allow is None:
+        allow = meta(nb).get("approval", {}).get("allow", {}) or {}
+    kernelspec = nb.get("metadata", {}).get("kernelspec", {}) or {}
+    return _sha(
+        {
+            "v": DIGEST_VERSION,
+            "kernel": kernelspec.get("name", ""),
+            "autonomy": meta(nb).get("autonomy", "suggest"),
+            "cells": [cell_form(c) for c in code_cells(nb, skip_injected)],
+            "parameters": parameter_defaults(nb),
+            "allow": {str(k): sorted(set(v)) for k, v in allow.items()},
+        }
+    )
+
+
+def sign(message: str, key: bytes) -> str:
+    """Return ``hmac-sha256:<hex>`` of ``message`` under ``key``."""
+    return "hmac-sha256:" + hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def signed_message(approval: Mapping[str, Any]) -> str:
+    """Return the text a signature covers: digest, cell digests, approver, time, four-eyes."""
+    return canonical(
+        {
+            "digest": approval.get("digest"),
+            "cells": approval.get("cells"),
+            "by": approval.get("by"),
+            "at": approval.get("at"),
+            "four_eyes": approval.get("four_eyes"),
+        }
+    )
+
+
+def _well_formed(approval: Any) -> bool:
+    if not isinstance(approval, dict):
+        return False
+    texts = all(isinstance(approval.get(k), str) for k in ("by", "at", "digest", "signature"))
+    cells = approval.get("cells")
+    allow = approval.get("allow", {})
+    return (
+        texts
+        and isinstance(cells, list)
+        and all(isinstance(c, str) for c in cells)
+        and isinstance(allow, dict)
+        and all(isinstance(v, list) for v in allow.values())
+    )
+
+
+def changed_cells(old: list[str], new: list[str]) -> tuple[tuple[int, ...], int]:
+    """Return (1-based numbers of new or edited cells, count of removed cells)."""
+    changed: list[int] = []
+    removed = 0
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op in {"replace", "insert"}:
+            changed.extend(range(j1 + 1, j2 + 1))
+        if op in {"replace", "delete"}:
+            removed += max(0, (i2 - i1) - (j2 - j1))
+    return tuple(changed), removed
+
+
+def verify(nb: NB, key: bytes, skip_injected: bool = False) -> ApprovalState:
+    """Check a notebook's approval against its content and ``key``."""
+    info = meta(nb)
+    approval = info.get("approval")
+    if info.get("status") != "approved":
+        return ApprovalState("draft", reason=f"status is {info.get('status') or 'draft'!r}")
+    if not _well_formed(approval):
+        return ApprovalState("bad-signature", reason="status is approved but the approval "
+                             "block is missing or malformed")
+    assert isinstance(approval, dict)
+    if not hmac.compare_digest(sign(signed_message(approval), key), approval["signature"]):
+        return ApprovalState("bad-signature", reason="approval signature does not match this "
+                             "machine's key (edited, or approved elsewhere: re-approve)")
+    now = digest(nb, approval.get("allow", {}), skip_injected)
+    if hmac.compare_digest(now, approval["digest"]):
+        return ApprovalState("approved", reason=f"approved by {approval['by']} at {approval['at']}")
+    cells, removed = changed_cells(approval["cells"], cell_digests(nb, skip_injected))
+    parts = []
+    if cells:
+        parts.append("code cell" + ("s " if len(cells) > 1 else " ") + ", ".join(map(str, cells))
+                     + " changed")
+    if removed:
+        parts.append(f"{removed} code cell{'s' if removed > 1 else ''} removed")
+    if not parts:
+        parts.append("kernel, autonomy or allow-list changed")
+    return ApprovalState("stale", cells, "; ".join(parts) + " since approval")
+
+
+def four_eyes_ok(nb: NB, by: str) -> bool:
+    """Return whether ``by`` is someone other than the engineer of the recorded session."""
+    session = meta(nb).get("session") or {}
+    user = session.get("user") if isinstance(session, dict) else None
+    return bool(user) and user != by
+
+
+def check_approver(nb: NB, by: str, *, four_eyes: bool) -> None:
+    """Raise Refused when the approver may not approve this runbook."""
+    if not by.strip():
+        raise BadInput("approver name is empty (pass --by NAME)")
+    session = meta(nb).get("session") or {}
+    user = session.get("user") if isinstance(session, dict) else None
+    if four_eyes and user and user == by:
+        raise Refused(f"four-eyes rule: {by} ran the session this runbook came from; "
+                      "someone else must approve it")
+    if meta(nb).get("autonomy") == "auto" and not four_eyes_ok(nb, by):
+        raise Refused("autonomy: auto needs a four-eyes approval (an approver other than "
+                      "the session's engineer, who must be recorded); set autonomy: suggest")
+
+
+def resolve_allow(nb: NB, pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Turn ``(CELL, RULE)`` pairs (CELL = code-cell number or cell id) into the allow map."""
+    cells = code_cells(nb)
+    ids = {str(c.get("id")): n for n, c in enumerate(cells, 1) if c.get("id")}
+    out: dict[str, set[str]] = {}
+    for cell, rule in pairs:
+        number = ids.get(cell)
+        if number is None:
+            if not cell.isdigit() or not 1 <= int(cell) <= len(cells):
+                raise BadInput(f"--allow {cell}:{rule}: no code cell {cell!r} "
+                               f"(use a number 1..{len(cells)} or a cell id)")
+            number = int(cell)
+        out.setdefault(str(number), set()).add(rule)
+    return {k: sorted(v) for k, v in sorted(out.items(), key=lambda kv: int(kv[0]))}
+
+
+def approve(
+    nb: NB, *, by: str, at: str, allow: Mapping[str, list[str]], key: bytes
+) -> dict[str, Any]:
+    """Return a copy of ``nb`` marked approved and signed (checks are the caller's)."""
+    out: dict[str, Any] = copy.deepcopy(dict(nb))
+    info = out.setdefault("metadata", {}).setdefault("reifier", {})
+    approval: dict[str, Any] = {
+        "by": by,
+        "at": at,
+        "allow": {k: list(v) for k, v in allow.items()},
+        "four_eyes": four_eyes_ok(nb, by),
+    }
+    approval["digest"] = digest(out, approval["allow"])
+    approval["cells"] = cell_digests(out)
+    approval["signature"] = sign(signed_message(approval), key)
+    info["status"] = "approved"
+    info["approval"] = approval
+    return out
+
+
+def unapprove(nb: NB) -> dict[str, Any]:
+    """Return a copy of ``nb`` back in draft, its approval removed."""
+    out: dict[str, Any] = copy.deepcopy(dict(nb))
+    info = out.setdefault("metadata", {}).setdefault("reifier", {})
+    info["status"] = "draft"
+    info.pop("approval", None)
+    return out
+
+
+# --- admission: may this exact notebook object run? ---------------------------------
+
+PRECONDITION_TAG = "precondition"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What the engine may run: cell order, allowances and parameters, all checked."""
+
+    digest: str
+    order: tuple[int, ...]  # indexes into nb["cells"], in run order
+    numbers: dict[int, int]  # nb cell index -> 1-based code-cell number (approval numbering)
+    allow: dict[int, frozenset[str]]  # nb cell index -> rules the approver allowed
+    preconditions: frozenset[int]  # nb cell indexes
+    given: dict[str, str]  # parameters injected for this run
+    parameters: dict[str, str]  # effective values: defaults overridden by ``given``
+    approved_by: str
+
+
+def _injected(nb: NB) -> tuple[int | None, dict[str, str]]:
+    """Find papermill's injected cell and prove it holds only literal assignments."""
+    cells = list(nb.get("cells", []))
+    found = [i for i, c in enumerate(cells) if INJECTED_TAG in _tags(c)]
+    if not found:
+        return None, {}
+    if len(found) > 1:
+        raise Refused("more than one injected-parameters cell")
+    index = found[0]
+    before = [i for i in range(index) if cells[i].get("cell_type") == "code"]
+    if not before or PARAMETERS_TAG not in _tags(cells[before[-1]]):
+        raise Refused("the injected-parameters cell does not follow the parameters cell")
+    source = _source(cells[index])
+    values = parse_parameters_cell(source)
+    try:
+        literal = render_parameters_cell(values).rstrip("\n") == source
+    except BadInput:
+        literal = False
+    if not literal:
+        raise Refused("the injected-parameters cell is not only NAME='value' lines")
+    return index, values
+
+
+def _rank(cell: Mapping[str, Any]) -> int:
+    tags = _tags(cell)
+    if PARAMETERS_TAG in tags or INJECTED_TAG in tags:
+        return 0
+    return 1 if PRECONDITION_TAG in tags else 2
+
+
+def run_order(nb: NB) -> tuple[int, ...]:
+    """Return cell indexes with parameters first, then preconditions, then the rest.
+
+    A Markdown cell travels with the code cell after it ("Only do this if…").
+    """
+    cells = list(nb.get("cells", []))
+    ranks = [2] * len(cells)
+    following = 2
+    for i in range(len(cells) - 1, -1, -1):
+        if cells[i].get("cell_type") == "code":
+            following = _rank(cells[i])
+        ranks[i] = following
+    return tuple(sorted(range(len(cells)), key=lambda i: (ranks[i], i)))
+
+
+def plan_run(nb: NB, key: bytes, *, require_resolvable: bool = False) -> RunPlan:
+    """Admit a (possibly parameterised) notebook for a run, or raise Refused / BadInput."""
+    injected, given = _injected(nb)
+    defaults = parameter_defaults(nb)
+    for name in given:
+        validate_name(name)
+        if name not in defaults:
+            known = ", ".join(sorted(defaults)) or "none"
+            raise BadInput(f"unknown parameter {name!r} (this runbook declares: {known})")
+    state = verify(nb, key, skip_injected=True)
+    if not state.ok:
+        raise Refused(f"runbook is {state.status}: {state.reason}")
+    approval = meta(nb)["approval"]
+    cells = list(nb.get("cells", []))
+    numbers: dict[int, int] = {}
+    allow: dict[int, frozenset[str]] = {}
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") != "code":
+            continue
+        if i != injected:
+            numbers[i] = len(numbers) + 1
+            allow[i] = frozenset(approval.get("allow", {}).get(str(numbers[i]), ()))
+        verdict = evaluate(_source(cell), allow=allow.get(i, frozenset()),
+                           require_resolvable=require_resolvable)
+        if not verdict.allowed:
+            where = f"code cell {numbers[i]}" if i in numbers else "injected parameters"
+            raise Refused(f"{where}: {verdict.reason}")
+    return RunPlan(
+        digest=approval["digest"],
+        order=run_order(nb),
+        numbers=numbers,
+        allow={i: rules for i, rules in allow.items() if rules},
+        preconditions=frozenset(i for i, c in enumerate(cells)
+                                if c.get("cell_type") == "code" and _rank(c) == 1),
+        given=given,
+        parameters={**defaults, **given},
+        approved_by=str(approval.get("by", "")),
+    )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A code cell the guard refuses: its number, the reason and the rules that fired."""
+
+    cell: int  # 1-based code-cell number
+    reason: str
+    rules: tuple[str, ...]
+
+
+def guard_refusals(nb: NB, allow: Mapping[str, Iterable[str]],
+                   require_resolvable: bool = False) -> list[Refusal]:
+    """Return every code cell the guard refuses under the approver's ``allow`` map."""
+    out = []
+    for number, cell in enumerate(code_cells(nb), 1):
+        verdict = evaluate(_source(cell), allow=frozenset(allow.get(str(number), ())),
+                           require_resolvable=require_resolvable)
+        if not verdict.allowed:
+            rules = tuple(dict.fromkeys(f.rule for f in verdict.blocking))
+            out.append(Refusal(number, verdict.reason, rules))
+    return out
