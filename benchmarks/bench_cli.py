@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import FIXTURES, median, pct, report, time_cmd  # noqa: E402
+from _util import FIXTURES, median, pct, report, time_cmd
 
 RUNS = 15
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import ROOT, median, pct, report  # noqa: E402
+from _util import ROOT, median, pct, report
 
 RUNS = 10
 SIZE = 100

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import median, pct, report  # noqa: E402
+from _util import median, pct, report
 
 N = 100
 

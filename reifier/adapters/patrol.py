@@ -63,9 +63,12 @@ class Patrol:
 
     def _poll_one(self, path: Path, from_start: bool) -> int:
         try:
-            st = path.stat()
+            return self._read_new(path, from_start)
         except FileNotFoundError:
-            return 0
+            return 0  # rotated away between two system calls: the next event reads the new file
+
+    def _read_new(self, path: Path, from_start: bool) -> int:
+        st = path.stat()
         key = f"patrol:{path.resolve()}"
         start, _ = resume_offset(self.store, key, path, st)
         if self.store.get_offset(key) is None and not from_start:

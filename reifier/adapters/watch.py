@@ -93,7 +93,10 @@ class Watcher:
         with self._lock:
             for path, kind in self.sources() if paths is None else paths:
                 while True:
-                    n, more = self._drain_one(path, kind)
+                    try:
+                        n, more = self._drain_one(path, kind)
+                    except FileNotFoundError:
+                        break  # rotated or cleaned up mid-read: picked up on the next pass
                     added += n
                     if not more:
                         break
