@@ -96,7 +96,9 @@ def markdown_text(nb: NB) -> str:
     wanted = [f for f in str(jt.get("notebook_metadata_filter") or "").split(",") if f]
     if "reifier" not in wanted:
         # without it Jupytext silently drops the approval from the Markdown header
-        jt["notebook_metadata_filter"] = ",".join([*[f for f in wanted if f != "-reifier"], "reifier"])
+        jt["notebook_metadata_filter"] = ",".join(
+            [*[f for f in wanted if f != "-reifier"], "reifier"]
+        )
         meta["jupytext"] = jt
         nb = {**nb, "metadata": meta}
     return str(jupytext.writes(_node(nb), fmt="md"))

@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "Show whether runbooks are draft, approved or stale (and which cells)."),
     "run": ("run", "Run an approved runbook through papermill with parameters; keep a record."),
     "records": ("records", "List run records, or verify the hash-chained index (--verify)."),
+    "lab": ("lab", "Start JupyterLab on the workspace with the reifier-bash kernel and "
+                   "the extension."),
     "serve": ("serve", "Receive Alertmanager webhooks: match, suggest or run approved runbooks."),
 }
 

@@ -121,7 +121,10 @@ def resolve(
             if not key.startswith(_ENV_PREFIX):
                 continue
             name = key[len(_ENV_PREFIX) :].lower()
-            if name in {f.name for f in fields(Settings)} and name not in {"autonomy", "redact_rules"}:
+            if name in {f.name for f in fields(Settings)} and name not in {
+                "autonomy",
+                "redact_rules",
+            }:
                 picked[name] = value
         settings = _apply(settings, picked, "environment", from_env=True)
     if overrides:

@@ -25,7 +25,7 @@ def log(path: Path, level: str, message: str) -> None:
 class Health(BaseHTTPRequestHandler):
     """Answer ``GET /health`` with 200 and anything else with 404."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         body = b'{"status": "ok"}\n' if self.path == "/health" else b"not found\n"
         self.send_response(200 if self.path == "/health" else 404)
         self.send_header("Content-Type", "application/json")
@@ -33,7 +33,7 @@ class Health(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Keep access logs out of the demo's output."""
 
 

@@ -29,7 +29,6 @@ def drafted(reifier_env: dict[str, str], fixtures_dir: Path) -> tuple[dict[str, 
 
 
 def test_draft_pair_is_valid_and_round_trips(drafted: tuple[dict[str, str], dict[str, object]], tmp_path: Path) -> None:
-    import jupytext
     import nbformat
 
     env, out = drafted
