@@ -25,7 +25,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 1: capture + graph skeleton
     """
     CREATE TABLE commands (
-        id INTEGER PRIMARY KEY,  -- 64-bit hash of the dedup key: re-imports collide, no index
+        id INTEGER PRIMARY KEY,
+        dedup INTEGER NOT NULL UNIQUE,  -- 64-bit hash of the dedup key: re-imports collide
         shell_session TEXT NOT NULL,
         host TEXT NOT NULL DEFAULT '',
         user TEXT NOT NULL DEFAULT '',
@@ -233,7 +234,7 @@ class Store:
         with self.transaction() as db:
             before = db.total_changes
             db.executemany(
-                "INSERT OR IGNORE INTO commands (id, shell_session, host, user, started,"
+                "INSERT OR IGNORE INTO commands (dedup, shell_session, host, user, started,"
                 " duration, exit_code, cwd, command, role, source, seq, redactions, snapshot, raw)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
