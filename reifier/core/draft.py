@@ -56,7 +56,10 @@ def iso(ts: float | None) -> str | None:
 def slugify(text: str, limit: int = 40) -> str:
     """Make a file-name-safe slug from a title."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:limit].rstrip("-") or "runbook"
+    if len(slug) > limit:
+        cut = slug[: limit + 1].rfind("-")  # whole words only
+        slug = slug[: cut if cut > 0 else limit]
+    return slug.strip("-") or "runbook"
 
 
 def title_for(session: Session, symptoms: Sequence[str], params: Mapping[str, str]) -> str:
