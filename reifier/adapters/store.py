@@ -212,6 +212,7 @@ class Store:
                 command, rules, role = ev.command, ev.redactions, ev.role
             else:
                 command, rules, role = prepare(ev.command)
+            text, raw = _text_raw(command)
             rows.append(
                 (
                     _dedup_key(ev, command),
@@ -222,13 +223,13 @@ class Store:
                     ev.duration,
                     ev.exit_code,
                     None if ev.cwd is None else _text(ev.cwd),
-                    _text(command),
+                    text,
                     role,
                     ev.source,
                     ev.seq,
                     ",".join(rules),
                     ev.snapshot,
-                    _raw(command),
+                    raw,
                 )
             )
         with self.transaction() as db:
@@ -545,13 +546,14 @@ def _text(value: str) -> str:
     return value
 
 
-def _raw(value: str) -> bytes | None:
-    """Keep the exact bytes of a command that is not valid UTF-8 (else ``None``)."""
+def _text_raw(value: str) -> tuple[str, bytes | None]:
+    """Return storable text and, only when it is not valid UTF-8, the exact bytes."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogateescape")
-    return None
+        raw = value.encode("utf-8", "surrogateescape")
+        return raw.decode("utf-8", "backslashreplace"), raw
+    return value, None
 
 
 def _row_event(row: dict[str, Any]) -> CommandEvent:
