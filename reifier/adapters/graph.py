@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reifier.adapters import approve, notebooks
+from reifier.adapters.keys import key_path
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
 from reifier.core.approval import canonical, code_cells
@@ -63,8 +64,19 @@ def sync_runbooks(ctx: Context, store: Store) -> SyncReport:
     """Index every validly approved runbook; unindex the rest."""
     report = SyncReport()
     key = approve.machine_key(ctx)
+    known = {n["props"].get("path"): n for n in store.nodes("Runbook")}
     with store.transaction():
         for path in runbook_files(ctx):
+            sig = _signature([*notebooks.pair_paths(path), key_path(ctx.home)])
+            old_node = known.get(str(path))
+            if old_node and old_node["props"].get("files_sig") == sig:
+                # Neither file nor the key changed since the last sync: skip re-verifying
+                # (Jupytext is slow). Only suggestions rely on this; a run re-verifies.
+                if old_node["props"].get("status") == "approved":
+                    report.indexed.append(old_node["key"])
+                else:
+                    report.unindexed[old_node["key"]] = "unchanged since the last sync"
+                continue
             try:
                 status = approve.pair_status(ctx, path, key)
                 nb = notebooks.read(path)
@@ -83,6 +95,7 @@ def sync_runbooks(ctx: Context, store: Store) -> SyncReport:
                 "alerts": meta.get("alerts") or [],
                 "parameters": meta.get("parameters_map") or {},
                 "session_user": (meta.get("session") or {}).get("user"),
+                "files_sig": sig,
             }
             old = next((n for n in store.nodes("Runbook") if n["key"] == rid), None)
             if (
@@ -123,6 +136,18 @@ def sync_runbooks(ctx: Context, store: Store) -> SyncReport:
                 store.add_edge(node, "contains", cid)
             report.indexed.append(rid)
     return report
+
+
+def _signature(paths: Iterable[Path]) -> list[list[object]]:
+    """Return (name, mtime_ns, size) of each existing file: a cheap change detector."""
+    sig: list[list[object]] = []
+    for p in paths:
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            continue
+        sig.append([p.name, st.st_mtime_ns, st.st_size])
+    return sig
 
 
 def catalog(store: Store) -> Catalog:
