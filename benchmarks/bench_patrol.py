@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _util import ROOT, median, pct, report  # noqa: E402
+from _util import ROOT, median, pct, report
 
 RUNBOOKS = 100
 LINES = 100
