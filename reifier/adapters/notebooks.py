@@ -9,12 +9,11 @@ temporary file in the same directory and is renamed into place.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
+from reifier.adapters.files import atomic_write
 from reifier.core.models import RunbookDraft
 from reifier.errors import BadInput
 
@@ -69,17 +68,7 @@ def draft_to_notebook(draft: RunbookDraft) -> NB:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text, mode=0o644)  # runbooks and evidence are meant to be read
 
 
 def ipynb_text(nb: NB) -> str:

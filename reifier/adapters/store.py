@@ -350,18 +350,7 @@ class Store:
         if limit is not None:
             sql += " LIMIT ?"
             params = (limit,)
-        return [
-            Session(
-                id=r[0],
-                shell_session=r[1],
-                host=r[2],
-                user=r[3],
-                started=r[4],
-                ended=r[5],
-                closed=r[6] is not None,
-            )
-            for r in self.db.execute(sql, params)
-        ]
+        return [_row_session(r) for r in self.db.execute(sql, params)]
 
     def session(self, session_id: str) -> Session | None:
         """Return one session (by id or unique id prefix) with its commands."""
@@ -372,16 +361,7 @@ class Store:
         ).fetchall()
         if len(rows) != 1:
             return None
-        r = rows[0]
-        bare = Session(
-            id=r[0],
-            shell_session=r[1],
-            host=r[2],
-            user=r[3],
-            started=r[4],
-            ended=r[5],
-            closed=r[6] is not None,
-        )
+        bare = _row_session(rows[0])
         return Session(**{**bare.__dict__, "commands": self.session_commands(bare)})
 
     # -- offsets ----------------------------------------------------------------
@@ -554,6 +534,12 @@ def _text_raw(value: str) -> tuple[str, bytes | None]:
         raw = value.encode("utf-8", "surrogateescape")
         return raw.decode("utf-8", "backslashreplace"), raw
     return value, None
+
+
+def _row_session(r: Sequence[Any]) -> Session:
+    """Build a Session (without commands) from a sessions row."""
+    return Session(id=r[0], shell_session=r[1], host=r[2], user=r[3], started=r[4], ended=r[5],
+                   closed=r[6] is not None)
 
 
 def _row_event(row: dict[str, Any]) -> CommandEvent:

@@ -9,14 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REIFIER = [sys.executable, "-m", "reifier"]
-
-
-def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([*REIFIER, *args], capture_output=True, text=True, env=env)
-    if check and proc.returncode:
-        raise AssertionError(f"{args}: exit {proc.returncode}\n{proc.stderr}")
-    return proc
+from tests.functional.cli import run
 
 
 @pytest.fixture

@@ -7,21 +7,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-REIFIER = [sys.executable, "-m", "reifier"]
-
-
-def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([*REIFIER, *args], capture_output=True, text=True, env=env)
-    if check and proc.returncode:
-        raise AssertionError(f"{args}: exit {proc.returncode}\n{proc.stderr}")
-    return proc
+from tests.functional.cli import REIFIER, run
 
 
 def db_rows(env: dict[str, str]) -> list[tuple[float, str]]:

@@ -5,24 +5,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.functional.cli import REIFIER, run
 from tests.functional.runbook_factory import approve, make_runbook
 
-REIFIER = [sys.executable, "-m", "reifier"]
 DEADLOCK = "ERROR: deadlock detected while waiting for ShareLock on transaction 12345"
 DISK = "kernel: EXT4-fs warning (device sda1): ext4_dx_add_entry: Directory index full!"
 
-
-def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([*REIFIER, *args], capture_output=True, text=True, env=env)
-    if check and proc.returncode:
-        raise AssertionError(f"{args}: exit {proc.returncode}\n{proc.stderr}")
-    return proc
 
 
 @pytest.fixture
