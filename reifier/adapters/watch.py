@@ -190,6 +190,28 @@ class Watcher:
         return closed
 
 
+SUBSCRIBERS_GROUP = "reifier.session_closed"
+
+
+def notify_closed(ctx: Context, store: Store, session_ids: list[str]) -> list[str]:
+    """Call every ``reifier.session_closed`` entry point with each closed session id.
+
+    A subscriber is ``callable(ctx, store, session_id)``; its failure is reported
+    (returned as a one-line problem), never allowed to stop the watcher.
+    """
+    from importlib.metadata import entry_points
+
+    problems = []
+    for ep in entry_points(group=SUBSCRIBERS_GROUP):
+        try:
+            subscriber = ep.load()
+            for sid in session_ids:
+                subscriber(ctx, store, sid)
+        except Exception as exc:  # a plug-in's bug must not stop capture
+            problems.append(f"subscriber {ep.name}: {type(exc).__name__}: {exc}")
+    return problems
+
+
 def run_forever(
     watcher: Watcher,
     *,

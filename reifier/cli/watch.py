@@ -45,7 +45,11 @@ def cmd_watch(once: bool, workspace: str | None) -> None:
 
 
 def _draft_closed(ctx: Any, store: Any, session_ids: list[str]) -> None:
-    """Draft every session that just closed (``auto_draft``), reporting but surviving errors."""
+    """Tell subscribers a session closed, then draft it (``auto_draft``); survive errors."""
+    from reifier.adapters.watch import notify_closed
+
+    for problem in notify_closed(ctx, store, session_ids):
+        click.echo(f"reifier: {problem}", err=True)
     if not ctx.settings.auto_draft:
         return
     from reifier.adapters.scribe import draft_session, load_session

@@ -54,3 +54,25 @@ def test_watch_once_approves_moved_draft_and_keeps_refusals(reifier_env: dict[st
     assert f"approved {good.with_suffix('.ipynb')}" in out
     assert status(reifier_env, good) == "approved"
     assert status(reifier_env, bad) == "draft"  # the guard refused: left as a draft
+
+
+def test_session_closed_subscribers_are_called(reifier_env: dict[str, str], tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    dist = plugins / "reifier_test_plugin-0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: reifier-test-plugin\nVersion: 0\n")
+    (dist / "entry_points.txt").write_text(
+        "[reifier.session_closed]\nrecord = reifier_test_plugin:record\n"
+        "broken = reifier_test_plugin:broken\n")
+    out = tmp_path / "closed.txt"
+    (plugins / "reifier_test_plugin.py").write_text(
+        "def record(ctx, store, sid):\n"
+        f"    open({str(out)!r}, 'a').write(sid + '\\n')\n"
+        "def broken(ctx, store, sid):\n    raise RuntimeError('plugin bug')\n")
+    hist = tmp_path / "hist"
+    hist.write_text("#1763978400\nsystemctl restart app\n#1763978460\ncurl -s localhost/health\n")
+    env = {**reifier_env, "PYTHONPATH": str(plugins), "REIFIER_HISTORY_FILES": str(hist)}
+    proc = subprocess.run([*REIFIER, "watch", "--once"], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert len(out.read_text().split()) == 1  # one session closed, reported once
+    assert "subscriber broken: RuntimeError: plugin bug" in proc.stderr
