@@ -134,7 +134,7 @@ def _read_tail(path: Path) -> list[str]:
 
 def log_symptoms(session: Session) -> list[str]:
     """Infer symptoms: error lines of the logs the session read, in its time window."""
-    from reifier.core.patterns import make_template
+    from reifier.core.patterns import make_template, strip_prefix
 
     if session.started is None:
         return []
@@ -150,7 +150,8 @@ def log_symptoms(session: Session) -> list[str]:
             lines += file_lines[-200:]
     for unit in _journal_units(session.commands):
         lines += _journal_lines(unit, start, end)
-    errors = [_strip_stamp(ln) for ln in lines if ERROR_LINE.search(ln)]
+    # the message without its log header (time, host, level, process): what recurs
+    errors = [strip_prefix(ln) or _strip_stamp(ln) for ln in lines if ERROR_LINE.search(ln)]
     counts: Counter[str] = Counter()
     example: dict[str, str] = {}
     for ln in errors:

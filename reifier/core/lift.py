@@ -157,7 +157,8 @@ def _deployments(argv: Argv) -> list[str]:
 def _ports(argv: Argv) -> list[str]:
     out = [p for p in _after(argv, ["--port", "-p"]) if p.isdigit()] if argv[:1] != ("ssh",) else []
     for word in argv[1:]:
-        m = re.search(r"(?<![\w.]):(\d{2,5})(?:/|$)", word)
+        # host:port or a URL's port (not a time like 10:30: the host needs a letter or dot)
+        m = re.search(r"(?:^|//|@)(?=[\w.-]*[A-Za-z.])[\w.-]+:(\d{2,5})(?:/|$)", word)
         if m and 0 < int(m.group(1)) < 65536:
             out.append(m.group(1))
     return out
@@ -214,8 +215,30 @@ class Lifted:
     sources: tuple[str, ...]
 
 
+_POD_VERBS = frozenset({"logs", "exec", "describe", "port-forward", "attach", "top"})
+
+
+def _pods_to_deployments(src: str) -> str:
+    """Name a pod by its deployment where kubectl accepts ``deploy/NAME`` for it.
+
+    ``kubectl logs api-7d9f8c6b5d-x2k4p`` only worked for that one pod; ``kubectl
+    logs deploy/api`` works next time too. Verbs that change things (delete…) keep
+    the literal pod: ``delete deploy/api`` would mean something else entirely.
+    """
+    for argv in simple_commands(src):
+        if argv[:1] != ("kubectl",) or not set(argv[1:3]) & _POD_VERBS:
+            continue
+        for word in argv[2:]:
+            pod = _POD.match(word.removeprefix("pod/").removeprefix("pods/"))
+            if pod:
+                target = f"deploy/{pod.group('deploy')}"
+                src = re.sub(rf"(?:\b(?:pods?|po)\s+)?{re.escape(word)}(?![\w-])", target, src)
+    return src
+
+
 def lift(sources: Sequence[str], reserved: Sequence[str] = ()) -> Lifted:
     """Find liftable values in cell sources and rewrite every use to ``"$NAME"``."""
+    sources = [_pods_to_deployments(src) for src in sources]
     chosen: dict[str, str] = {}  # value -> NAME
     taken = set(reserved)
     for src in sources:
@@ -280,7 +303,7 @@ def _rewrite_line(src: str, values: Sequence[str], names: dict[str, str]) -> str
     # a value counts only as a whole token: after start, space, quote, = @ : ( or
     # a kubectl "deploy/" prefix; before end, space, an operator, a quote, : / ,
     pattern = re.compile(
-        rf"(?:(?P<pre>^|[\s=@:\"(])|(?<=deploy/)|(?<=deployment/)|(?<=deployments/))"
+        rf"(?:(?P<pre>^|[\s=@:\"(])|(?<=deploy/)|(?<=deployment/)|(?<=deployments/)|(?<=://))"
         rf"(?P<val>{alternation})(?=$|[\s;|&)\"':/,]|\.(?:service|socket)\b)",
         re.M,
     )

@@ -7,8 +7,8 @@ what it left out):
    working directory the following commands ran in.
 2. ``command not found`` (exit 127/126) goes.
 3. A command that failed and is followed, within the next three kept commands,
-   by a similar one (same program, text ≥ 60 % alike) goes: it was a typo or a
-   wrong first attempt that the engineer corrected or retried.
+   by a similar one of the same role (same program, text ≥ 60 % alike) goes: it
+   was a typo or a wrong first attempt that the engineer corrected or retried.
 4. Diagnostics are de-duplicated (the first run is kept); an exact repeat of a
    fix, edit or verify command directly after itself is collapsed.
 5. Two edits of the same file collapse into one (the first snapshot is the
@@ -129,7 +129,8 @@ def _interactive(cmd: str) -> bool:
 def _corrected_later(c: CommandEvent, following: Sequence[CommandEvent]) -> bool:
     program = _program(c.command)
     for nxt in following:
-        if _failed(nxt):
+        # a failing check before a fix is the symptom, not a typo: only the same role retries
+        if _failed(nxt) or nxt.role != c.role:
             continue
         same_program = _program(nxt.command) == program
         ratio = SequenceMatcher(None, c.command, nxt.command).ratio()

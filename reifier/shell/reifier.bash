@@ -33,6 +33,9 @@ if [[ ${__reifier_sid_pid-} != "$$" ]]; then
     __reifier_chk=
     __reifier_snap=
 fi
+# The user name once per shell: $USER, else the prompt escape \u (getpwuid, no fork).
+__reifier_u='\u'
+__reifier_user=${USER:-${__reifier_u@P}}
 
 # `${PS0:0:0}` is always empty; its length expression stamps the start time and
 # asks the DEBUG trap for one look at the line (no command substitution, no fork).
@@ -156,7 +159,7 @@ __reifier_precmd() {
         if [[ -n $__reifier_line && $__reifier_line != ' '* ]]; then
             { builtin printf 'RFR1\0bash\0%s\0%s\0%s\0%s\0%s\0%s\0%s\0%s\0%s\0%s\0.\n' \
                 "$__reifier_sid" "$((__reifier_h - 1))" "${__reifier_t0-}" "$__reifier_t1" \
-                "$__reifier_s" "${HOSTNAME-}" "${USER:-$EUID}" "$PWD" \
+                "$__reifier_s" "${HOSTNAME-}" "$__reifier_user" "$PWD" \
                 "${__reifier_snap-}" "$__reifier_line"; } 2>/dev/null >>"$__reifier_d/$__reifier_sid.spool" || :
         fi
         __reifier_line=''

@@ -106,7 +106,7 @@ __reifier_precmd() {
         [[ -d $d ]] || command mkdir -p -m 700 -- $d 2>/dev/null
         { builtin printf 'RFR1\0zsh\0%s\0%s\0%s\0%s\0%s\0%s\0%s\0%s\0%s\0%s\0.\n' \
             "$__reifier_sid" "$__reifier_h" "$__reifier_t0" "$t1" "$s" "${HOST-}" \
-            "${USER:-$EUID}" "$PWD" "$__reifier_snap" "$__reifier_cmd" } 2>/dev/null >>$d/$__reifier_sid.spool
+            "${USER:-$USERNAME}" "$PWD" "$__reifier_snap" "$__reifier_cmd" } 2>/dev/null >>$d/$__reifier_sid.spool
     fi
     __reifier_pending=0 __reifier_cmd= __reifier_t0= __reifier_snap=
     return 0
