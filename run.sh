@@ -35,19 +35,28 @@ setup_python() {
     fi
     log "installing runbook-reifier and its dependencies"
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$VENV/bin/python" -m pip install -q -e ".[test,dev]"
+    # the lab extension is built below by scripts/build-labextension.sh, not by pip
+    SKIP_JUPYTER_BUILDER=1 "$VENV/bin/python" -m pip install -q -e ".[test,dev]"
     "$VENV/bin/reifier" kernel install --sys-prefix >/dev/null
+}
+
+setup_lab() {
+    log "building the JupyterLab extension"
+    scripts/build-labextension.sh
 }
 
 case ${1:-} in
     demo)
         setup_python
+        setup_lab
         shift
         exec "$VENV/bin/reifier" demo "$@"
         ;;
     test)
-        apt_install zsh:zsh shellcheck:shellcheck strace:strace
+        apt_install zsh:zsh shellcheck:shellcheck strace:strace chromium:chromium \
+            prometheus-alertmanager:prometheus-alertmanager
         setup_python
+        setup_lab
         shift
         log "ruff"
         "$VENV/bin/ruff" check reifier tests benchmarks

@@ -118,7 +118,9 @@ def export_html(record: Mapping[str, Any]) -> str:
     """Render a record notebook as a standalone HTML page with nbconvert."""
     import nbformat
 
-    node = nbformat.from_dict(record)  # type: ignore[no-untyped-call]
+    # reads() rejoins multi-line text stored as lists of lines (papermill writes
+    # outputs that way); from_dict() would hand nbconvert the lists themselves.
+    node = nbformat.reads(json.dumps(record), as_version=4)
     body, _ = _exporter().from_notebook_node(node)
     return str(body)
 

@@ -162,14 +162,16 @@ class Store:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
-        current = self.schema_version
-        if current > len(MIGRATIONS):
-            raise StoreError(
-                f"{self.path}: schema version {current} is newer than this Reifier "
-                f"({len(MIGRATIONS)}); upgrade runbook-reifier"
-            )
-        for version in range(current, len(MIGRATIONS)):
-            with self.transaction():
+        # Read the version inside the write transaction: two processes opening a new
+        # database at once must not both apply migration 1.
+        with self.transaction():
+            current = self.schema_version
+            if current > len(MIGRATIONS):
+                raise StoreError(
+                    f"{self.path}: schema version {current} is newer than this Reifier "
+                    f"({len(MIGRATIONS)}); upgrade runbook-reifier"
+                )
+            for version in range(current, len(MIGRATIONS)):
                 for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
                         self.db.execute(statement)

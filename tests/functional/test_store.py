@@ -56,3 +56,15 @@ def test_invalid_utf8_commands_keep_their_bytes(tmp_path: Path) -> None:
     (session,) = store.sessions()
     (back,) = store.session_commands(session)
     assert back.command.encode("utf-8", "surrogateescape") == b"echo caf\xe9 \xff"
+
+
+def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from reifier.adapters.store import Store; Store(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "r.db")],
+                              stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    errors = [p.communicate()[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    assert Store(tmp_path / "r.db").schema_version == len(MIGRATIONS)
