@@ -42,6 +42,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def one_line(exc: BaseException) -> str:
+    """Return an error message as one line (libraries' messages can span several)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] + (" …" if len(lines) > 1 else "") if lines else type(exc).__name__
+
+
 class LazyGroup(click.Group):
     """A group that imports a command's module only when the command is used."""
 
@@ -65,11 +71,11 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ReifierError as exc:
-            click.echo(f"reifier: error: {exc}", err=True)
+            click.echo(f"reifier: error: {one_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
         except (OSError, UnicodeError) as exc:
             # Unreadable paths and undecodable names are bad input, never a traceback.
-            click.echo(f"reifier: error: {exc}", err=True)
+            click.echo(f"reifier: error: {one_line(exc)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
 
 
@@ -84,5 +90,5 @@ def main() -> None:
     try:
         cli.main(prog_name="reifier")
     except StoreError as exc:  # raised while click was still parsing
-        click.echo(f"reifier: error: {exc}", err=True)
+        click.echo(f"reifier: error: {one_line(exc)}", err=True)
         sys.exit(exc.exit_code)
