@@ -120,7 +120,7 @@ def export_html(record: Mapping[str, Any]) -> str:
 
     # reads() rejoins multi-line text stored as lists of lines (papermill writes
     # outputs that way); from_dict() would hand nbconvert the lists themselves.
-    node = nbformat.reads(json.dumps(record), as_version=4)
+    node = nbformat.reads(json.dumps(record), as_version=4)  # type: ignore[no-untyped-call]
     body, _ = _exporter().from_notebook_node(node)
     return str(body)
 
