@@ -17,103 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reifier.adapters.store_graph import EDGE_KINDS, NODE_KINDS, GraphMixin
+from reifier.adapters.store_runs import RunsMixin
+from reifier.adapters.store_schema import MIGRATIONS
 from reifier.core.models import CommandEvent, Session
 from reifier.core.sessions import is_closed, split_times
 from reifier.errors import StoreError
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: capture + graph skeleton
-    """
-    CREATE TABLE commands (
-        id INTEGER PRIMARY KEY,
-        dedup INTEGER NOT NULL UNIQUE,  -- 64-bit hash of the dedup key: re-imports collide
-        shell_session TEXT NOT NULL,
-        host TEXT NOT NULL DEFAULT '',
-        user TEXT NOT NULL DEFAULT '',
-        started REAL,
-        duration REAL,
-        exit_code INTEGER,
-        cwd TEXT,
-        command TEXT NOT NULL,
-        role TEXT NOT NULL DEFAULT '',
-        source TEXT NOT NULL DEFAULT '',
-        seq INTEGER NOT NULL DEFAULT 0,
-        redactions TEXT NOT NULL DEFAULT '',
-        snapshot TEXT,
-        raw BLOB
-    );
-    CREATE INDEX commands_by_shell ON commands(shell_session, started, seq);
-    CREATE TABLE sessions (
-        id TEXT PRIMARY KEY,
-        shell_session TEXT NOT NULL,
-        host TEXT NOT NULL DEFAULT '',
-        user TEXT NOT NULL DEFAULT '',
-        started REAL,
-        ended REAL,
-        n INTEGER NOT NULL,
-        closed_at REAL
-    );
-    CREATE INDEX sessions_by_shell ON sessions(shell_session, started);
-    CREATE TABLE offsets (
-        path TEXT PRIMARY KEY,
-        dev INTEGER NOT NULL,
-        inode INTEGER NOT NULL,
-        offset INTEGER NOT NULL,
-        head TEXT NOT NULL DEFAULT '',
-        updated REAL NOT NULL
-    );
-    CREATE TABLE events (
-        id INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        payload TEXT NOT NULL DEFAULT '{}',
-        created REAL NOT NULL
-    );
-    CREATE INDEX events_by_kind ON events(kind, id);
-    CREATE TABLE nodes (
-        id INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL,
-        key TEXT NOT NULL,
-        props TEXT NOT NULL DEFAULT '{}',
-        created REAL NOT NULL,
-        updated REAL NOT NULL,
-        UNIQUE(kind, key)
-    );
-    CREATE TABLE edges (
-        id INTEGER PRIMARY KEY,
-        src INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
-        rel TEXT NOT NULL,
-        dst INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
-        props TEXT NOT NULL DEFAULT '{}',
-        created REAL NOT NULL,
-        UNIQUE(src, rel, dst)
-    );
-    CREATE INDEX edges_by_dst ON edges(dst, rel);
-    """,
-    # 2: background runs started by the alert receiver (reifier serve)
-    """
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        runbook TEXT NOT NULL,
-        alert_key TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL,
-        spec TEXT NOT NULL DEFAULT '{}',
-        pid INTEGER,
-        run_id TEXT NOT NULL DEFAULT '',
-        record TEXT NOT NULL DEFAULT '',
-        html TEXT NOT NULL DEFAULT '',
-        reason TEXT NOT NULL DEFAULT '',
-        silence TEXT NOT NULL DEFAULT '',
-        created REAL NOT NULL,
-        started REAL,
-        ended REAL
-    );
-    CREATE INDEX runs_by_status ON runs(status, runbook);
-    """,
-)
-
-NODE_KINDS = ("ErrorPattern", "Runbook", "Command", "Session", "Alert", "Execution", "LogLine")
-EDGE_KINDS = ("mitigated_by", "contains", "produced", "observed_in", "ran", "triggered")
 
 
 @dataclass(frozen=True)
@@ -136,7 +45,10 @@ def _dedup_key(ev: CommandEvent, command: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class Store:
+__all__ = ["EDGE_KINDS", "MIGRATIONS", "NODE_KINDS", "Offset", "Store"]
+
+
+class Store(GraphMixin, RunsMixin):
     """A thin, typed wrapper around one SQLite connection."""
 
     def __init__(self, path: str | Path) -> None:
@@ -402,122 +314,6 @@ class Store:
             )
         ]
 
-    # -- graph ------------------------------------------------------------------
-    def upsert_node(self, kind: str, key: str, props: dict[str, Any] | None = None) -> int:
-        """Create or update a node; return its id."""
-        if kind not in NODE_KINDS:
-            raise StoreError(f"unknown node kind {kind!r} (valid: {', '.join(NODE_KINDS)})")
-        now = time.time()
-        data = json.dumps(props or {}, sort_keys=True, default=str)
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO nodes (kind, key, props, created, updated) VALUES (?,?,?,?,?)"
-                " ON CONFLICT(kind, key) DO UPDATE SET props=excluded.props,"
-                " updated=excluded.updated",
-                (kind, key, data, now, now),
-            )
-            row = db.execute("SELECT id FROM nodes WHERE kind=? AND key=?", (kind, key)).fetchone()
-        return int(row[0])
-
-    def add_edge(self, src: int, rel: str, dst: int, props: dict[str, Any] | None = None) -> None:
-        """Link two nodes (idempotent)."""
-        if rel not in EDGE_KINDS:
-            raise StoreError(f"unknown edge kind {rel!r} (valid: {', '.join(EDGE_KINDS)})")
-        self.db.execute(
-            "INSERT OR IGNORE INTO edges (src, rel, dst, props, created) VALUES (?,?,?,?,?)",
-            (src, rel, dst, json.dumps(props or {}, sort_keys=True), time.time()),
-        )
-
-    def nodes(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """Return nodes as dicts (``id``, ``kind``, ``key``, ``props``)."""
-        sql = "SELECT id, kind, key, props FROM nodes"
-        params: Sequence[Any] = ()
-        if kind:
-            sql += " WHERE kind=?"
-            params = (kind,)
-        return [
-            {"id": r[0], "kind": r[1], "key": r[2], "props": json.loads(r[3])}
-            for r in self.db.execute(sql + " ORDER BY id", params)
-        ]
-
-    def edges(self) -> list[dict[str, Any]]:
-        """Return every edge as a dict (``src``, ``rel``, ``dst``, ``props``)."""
-        return [
-            {"src": r[0], "rel": r[1], "dst": r[2], "props": json.loads(r[3])}
-            for r in self.db.execute("SELECT src, rel, dst, props FROM edges ORDER BY id")
-        ]
-
-    # -- runs (background jobs of the alert receiver) -----------------------------
-    RUN_COLUMNS = (
-        "status",
-        "pid",
-        "run_id",
-        "record",
-        "html",
-        "reason",
-        "silence",
-        "started",
-        "ended",
-    )
-
-    @staticmethod
-    def _run_row(description: Any, row: Sequence[Any]) -> dict[str, Any]:
-        out = dict(zip([d[0] for d in description], row, strict=True))
-        out["spec"] = json.loads(out["spec"])
-        return out
-
-    def create_run(self, job_id: str, runbook: str, alert_key: str, spec: dict[str, Any]) -> None:
-        """Add a ``queued`` run row (call inside the transaction that decided it)."""
-        self.db.execute(
-            "INSERT INTO runs (id, runbook, alert_key, status, spec, created)"
-            " VALUES (?,?,?,'queued',?,?)",
-            (job_id, runbook, alert_key, json.dumps(spec, sort_keys=True), time.time()),
-        )
-
-    def update_run(self, job_id: str, **fields: Any) -> None:
-        """Set some columns of a run row (status, pid, record, reason, started, ended...)."""
-        bad = set(fields) - set(self.RUN_COLUMNS)
-        if bad or not fields:
-            raise StoreError(f"cannot update run columns {sorted(bad) or '(none)'}")
-        names = sorted(fields)
-        self.db.execute(
-            f"UPDATE runs SET {', '.join(f'{n}=?' for n in names)} WHERE id=?",
-            (*(fields[n] for n in names), job_id),
-        )
-
-    def get_run(self, job_id: str) -> dict[str, Any] | None:
-        """Return one run row as a dict (``spec`` decoded), or None."""
-        cur = self.db.execute("SELECT * FROM runs WHERE id=?", (job_id,))
-        row = cur.fetchone()
-        return self._run_row(cur.description, row) if row else None
-
-    def list_runs(
-        self, statuses: Sequence[str] = (), runbook: str | None = None, limit: int = 100
-    ) -> list[dict[str, Any]]:
-        """Return run rows, newest first, optionally only some statuses or one runbook."""
-        sql, params = "SELECT * FROM runs WHERE 1=1", []
-        if statuses:
-            sql += f" AND status IN ({','.join('?' * len(statuses))})"
-            params += list(statuses)
-        if runbook is not None:
-            sql += " AND runbook=?"
-            params.append(runbook)
-        cur = self.db.execute(sql + " ORDER BY created DESC, id DESC LIMIT ?", (*params, limit))
-        return [self._run_row(cur.description, r) for r in cur.fetchall()]
-
-    def mark_interrupted(self, alive: Callable[[dict[str, Any]], bool], reason: str) -> list[str]:
-        """Mark ``queued``/``running`` runs whose process is gone as ``interrupted``."""
-        gone: list[str] = []
-        with self.transaction() as db:
-            for row in self.list_runs(("queued", "running"), limit=1_000_000):
-                if not alive(row):
-                    db.execute(
-                        "UPDATE runs SET status='interrupted', reason=?, ended=? WHERE id=?",
-                        (reason, time.time(), row["id"]),
-                    )
-                    gone.append(str(row["id"]))
-        return gone
-
 
 def _text(value: str) -> str:
     """Make text SQLite can store: undecodable bytes (surrogates) become ``\\xNN``."""
@@ -540,8 +336,15 @@ def _text_raw(value: str) -> tuple[str, bytes | None]:
 
 def _row_session(r: Sequence[Any]) -> Session:
     """Build a Session (without commands) from a sessions row."""
-    return Session(id=r[0], shell_session=r[1], host=r[2], user=r[3], started=r[4], ended=r[5],
-                   closed=r[6] is not None)
+    return Session(
+        id=r[0],
+        shell_session=r[1],
+        host=r[2],
+        user=r[3],
+        started=r[4],
+        ended=r[5],
+        closed=r[6] is not None,
+    )
 
 
 def _row_event(row: dict[str, Any]) -> CommandEvent:
