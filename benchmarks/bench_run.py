@@ -6,7 +6,7 @@ workspace and times, for each size, the median of a few runs of:
 * ``bash``: the same commands in one ``bash -c`` process (the floor);
 * ``engine``: papermill with the ``reifier`` engine and kernel (admission,
   kernel start, cells, shutdown), output to a temp file;
-* ``run``: :func:`reifier.adapters.engine.execute_runbook`, i.e. ``engine`` plus
+* ``run``: :func:`reifier.adapters.runner.execute_runbook`, i.e. ``engine`` plus
   the evidence (record notebook, nbconvert HTML, index line, store node);
 * ``papermill + bash_kernel`` when that kernel is installed (it usually is not;
   the result says so).
@@ -69,7 +69,7 @@ def main() -> dict[str, Any]:
     import papermill
 
     from reifier.adapters import approve, notebooks
-    from reifier.adapters.engine import execute_runbook
+    from reifier.adapters.runner import execute_runbook
     from reifier.adapters.settings import load_context
 
     ctx = load_context()

@@ -20,7 +20,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(notebooks, name)
     if name == "execute_runbook":
-        from reifier.adapters import engine
+        from reifier.adapters import runner
 
-        return engine.execute_runbook
+        return runner.execute_runbook
     raise AttributeError(name)

@@ -93,7 +93,7 @@ def run_autonomously(
     ctx: Context, store: Store, runbook_id: str, path: Path, params: dict[str, str], trigger: str
 ) -> Any:
     """Run under the runbook's lock, unattended; demote it if the run fails."""
-    from reifier.adapters.engine import execute_runbook
+    from reifier.adapters.runner import execute_runbook
     from reifier.errors import ReifierError
 
     with runbook_lock(ctx, runbook_id) as got:

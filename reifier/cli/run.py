@@ -43,7 +43,7 @@ def cmd_run(
     2 bad input (unknown or badly named parameter, malformed notebook),
     3 refused (draft, stale, bad signature, guarded cell).
     """
-    from reifier.adapters.engine import execute_runbook
+    from reifier.adapters.runner import execute_runbook
 
     result = execute_runbook(
         path, dict(params), workspace=workspace, trigger=trigger, dry_run=dry_run,

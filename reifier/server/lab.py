@@ -259,7 +259,7 @@ def run_runbook(roots: LabRoots, path: Path, parameters: Any) -> dict[str, Any]:
     # it first keeps reifier.adapters.engine from being loaded while half-initialised.
     import papermill  # noqa: F401
 
-    from reifier.adapters.engine import execute_runbook
+    from reifier.adapters.runner import execute_runbook
 
     if parameters is None:
         parameters = {}
