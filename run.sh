@@ -53,7 +53,7 @@ case ${1:-} in
         exec "$VENV/bin/reifier" demo "$@"
         ;;
     test)
-        apt_install zsh:zsh shellcheck:shellcheck strace:strace chromium:chromium \
+        apt_install zsh:zsh shellcheck:shellcheck strace:strace patch:patch curl:curl chromium:chromium \
             prometheus-alertmanager:prometheus-alertmanager
         setup_python
         setup_lab
