@@ -77,22 +77,14 @@ def _services(argv: Argv) -> list[str]:
     return []
 
 
+_HOST_TOOLS = frozenset(
+    {"ssh", "ping", "dig", "nslookup", "host", "traceroute", "mtr", "nc", "telnet"}
+)  # their bare arguments are hosts
+_URL_TOOLS = frozenset({"scp", "rsync", "curl", "wget"})  # hosts inside URLs or host:path
+
+
 def _hosts(argv: Argv) -> list[str]:
-    if not argv or argv[0] not in {
-        "ssh",
-        "ping",
-        "dig",
-        "nslookup",
-        "host",
-        "traceroute",
-        "mtr",
-        "nc",
-        "telnet",
-        "scp",
-        "rsync",
-        "curl",
-        "wget",
-    }:
+    if not argv or argv[0] not in _HOST_TOOLS | _URL_TOOLS:
         return []
     found = []
     for word in argv[1:]:
@@ -103,17 +95,7 @@ def _hosts(argv: Argv) -> list[str]:
             host = host.split("://", 1)[1].split("/", 1)[0]
         elif argv[0] in {"scp", "rsync"} and ":" in host:
             host = host.split(":", 1)[0]
-        elif argv[0] not in {
-            "ssh",
-            "ping",
-            "dig",
-            "nslookup",
-            "host",
-            "traceroute",
-            "mtr",
-            "nc",
-            "telnet",
-        }:
+        elif argv[0] not in _HOST_TOOLS:
             continue
         host = host.rsplit("@", 1)[-1].split(":", 1)[0]
         if host in _LOCAL or _IPV4.match(host) or not _HOSTNAME.match(host):
