@@ -180,6 +180,7 @@ class _Hit:
     score: float
     words: tuple[str, ...]  # constant words aligned
     slots: tuple[int | tuple[str, str], ...]  # line variable index, or (kind, word) for <*>
+    shown: float = 0.0  # the score as reported (rounded once, not per line)
 
 
 def _hit(idx: int, template: Sequence[str], line: Sequence[str], result: Alignment) -> _Hit:
@@ -194,7 +195,7 @@ def _hit(idx: int, template: Sequence[str], line: Sequence[str], result: Alignme
             words.append(template[i])
         else:  # a <*> slot may hold a word the masker kept
             slots.append(var_at[j] if j in var_at else (template[i][1:-1], line[j]))
-    return _Hit(idx, result.score, tuple(words), tuple(slots))
+    return _Hit(idx, result.score, tuple(words), tuple(slots), round(result.score, 4))
 
 
 def _check(threshold: float, limit: int) -> None:
@@ -310,10 +311,11 @@ class PatternIndex:
                 cached = self._hits(masked.tokens, threshold, everything=False)
                 cache[masked.tokens] = cached
             hits = cached
+        if not hits:
+            return ()
         entries = self.entries
-        return tuple(
-            _to_match(entries[h.entry], h, masked) for h in hits[:limit] if h.score >= threshold
-        ) if hits else ()
+        return tuple([_to_match(entries[h.entry], h, masked) for h in hits[:limit]
+                      if h.score >= threshold])
 
 
 def _to_match(e: _Entry, hit: _Hit, masked: MaskedLine) -> Match:
@@ -323,7 +325,7 @@ def _to_match(e: _Entry, hit: _Hit, masked: MaskedLine) -> Match:
     # directly instead of paying object.__setattr__ per field (same object, 3x faster).
     match = object.__new__(Match)
     match.__dict__.update(runbook_id=e.runbook_id, pattern_id=e.template.pattern_id,
-                          score=round(hit.score, 4), matched_tokens=hit.words,
+                          score=hit.shown, matched_tokens=hit.words,
                           variables=variables, pattern=e.template.text)
     return match
 
