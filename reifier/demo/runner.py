@@ -320,10 +320,10 @@ def run_demo(echo: Callable[[str], None], keep: Path | None = None) -> Path:
         with demo.step(6, "Evidence"):
             echo(f"      execution record (HTML): {info.get('html')}")
             echo(f"      execution record (ipynb): {info.get('record')}")
-            echo(
-                f"      verify the record chain:  reifier records --verify --workspace {demo.ws}"
-            )
-            echo(f"      open it all in JupyterLab: reifier lab --workspace {demo.ws}")
+            prefix = f"REIFIER_HOME={demo.home}"  # the sandbox's store and approval key
+            echo(f"      verify the record chain:  {prefix} reifier records --verify "
+                 f"--workspace {demo.ws}")
+            echo(f"      open it all in JupyterLab: {prefix} reifier lab --workspace {demo.ws}")
     finally:
         demo.cleanup()
     echo(f"\nDemo finished in {time.monotonic() - demo.t0:.0f}s. Sandbox kept: {sandbox}")
