@@ -54,9 +54,21 @@ def _median(fn: Any) -> float:
     return statistics.median(times)
 
 
-def _has_bash_kernel() -> bool:
+def _has_bash_kernel(tmp: Path) -> bool:
+    """Make the baseline kernel available: bash_kernel's spec into a temp prefix if needed."""
     from jupyter_client.kernelspec import KernelSpecManager
 
+    if "bash" in KernelSpecManager().find_kernel_specs():
+        return True
+    try:
+        import bash_kernel  # noqa: F401  (the dev extra installs it)
+    except ImportError:
+        return False
+    prefix = tmp / "bash-kernel"
+    subprocess.run([sys.executable, "-m", "bash_kernel.install", "--prefix", str(prefix)],
+                   check=True, capture_output=True)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        [str(prefix / "share" / "jupyter"), os.environ.get("JUPYTER_PATH", "")])
     return "bash" in KernelSpecManager().find_kernel_specs()
 
 
@@ -73,7 +85,7 @@ def main() -> dict[str, Any]:
     from reifier.adapters.settings import load_context
 
     ctx = load_context()
-    bash_kernel = _has_bash_kernel()
+    bash_kernel = _has_bash_kernel(tmp)
     rows: dict[int, dict[str, float]] = {}
     for n in SIZES:
         path = ctx.runbooks / "approved" / f"bench-{n}.md"
