@@ -1,7 +1,9 @@
 """Patrol: follow log files, match each new line, record suggestions, maybe run.
 
 Offsets are kept in the store under ``patrol:<path>`` with the same rotation and
-truncation rules as the history watcher; only complete lines are read.
+truncation rules as the history watcher; only complete lines are read. Delivery
+is at least once: a file rewritten while it is being read may have a line
+matched twice, never skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from reifier.adapters import graph, respond
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
-from reifier.adapters.watch import offset_after, resume_offset
+from reifier.adapters.watch import offset_after, read_chunk, resume_offset
 
 MAX_READ = 4 * 1024 * 1024
 MAX_LINE = 64 * 1024
@@ -70,15 +72,15 @@ class Patrol:
     def _read_new(self, path: Path, from_start: bool) -> int:
         st = path.stat()
         key = f"patrol:{path.resolve()}"
-        start, _ = resume_offset(self.store, key, path, st)
-        if self.store.get_offset(key) is None and not from_start:
+        new = self.store.get_offset(key) is None
+        start, reset = resume_offset(self.store, key, path, st)
+        if new and not from_start:
             start = st.st_size  # a new patrol starts at the end, like `tail -f`
+        head, data = read_chunk(path, start, MAX_READ)
         if start >= st.st_size:
-            self.store.set_offset(offset_after(key, path, st, start))
+            if new or reset:  # remember where we start; an unchanged offset is left alone
+                self.store.set_offset(offset_after(key, head, st, start))
             return 0
-        with path.open("rb") as fh:
-            fh.seek(start)
-            data = fh.read(MAX_READ)
         end = data.rfind(b"\n") + 1
         if end == 0:
             return 0
@@ -98,7 +100,7 @@ class Patrol:
                 self.stats.responses.append(resp)
                 if self.on_response:
                     self.on_response(line, resp)
-        self.store.set_offset(offset_after(key, path, st, start + end))
+        self.store.set_offset(offset_after(key, head, st, start + end))
         self.stats.lines += len(lines)
         return len(lines)
 

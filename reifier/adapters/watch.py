@@ -39,10 +39,25 @@ class WatchStats:
     resets: int = 0
 
 
+def _digest(data: bytes) -> str:
+    return f"{len(data)}:{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"
+
+
 def _head(path: Path, length: int) -> str:
     with path.open("rb") as fh:
-        data = fh.read(length)
-    return f"{len(data)}:{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"
+        return _digest(fh.read(length))
+
+
+def read_chunk(path: Path, start: int, limit: int) -> tuple[bytes, bytes]:
+    """Read the file's first bytes, then ``limit`` bytes from ``start``, through one handle.
+
+    The head is read *before* the data, so an offset never vouches for content
+    that was not read (a file rewritten in between is detected on the next pass).
+    """
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES)
+        fh.seek(start)
+        return head, fh.read(limit)
 
 
 def resume_offset(store: Store, key: str, path: Path, st: os.stat_result) -> tuple[int, bool]:
@@ -61,9 +76,9 @@ def resume_offset(store: Store, key: str, path: Path, st: os.stat_result) -> tup
     return 0, True
 
 
-def offset_after(key: str, path: Path, st: os.stat_result, end: int) -> Offset:
-    """Return the offset record for having read ``path`` up to ``end``."""
-    return Offset(key, st.st_dev, st.st_ino, end, _head(path, min(HEAD_BYTES, end)))
+def offset_after(key: str, head: bytes, st: os.stat_result, end: int) -> Offset:
+    """Return the offset record for having read up to ``end`` (``head``: the first bytes)."""
+    return Offset(key, st.st_dev, st.st_ino, end, _digest(head[: min(HEAD_BYTES, end)]))
 
 
 class Watcher:
@@ -111,9 +126,7 @@ class Watcher:
         self.stats.resets += reset
         if start >= st.st_size:
             return 0, False
-        with path.open("rb") as fh:
-            fh.seek(start)
-            data = fh.read(MAX_READ)
+        head, data = read_chunk(path, start, MAX_READ)
         result = self._parse(data, kind, path, start)
         if kind == "history" and result.consumed < len(data) and data.endswith(b"\n"):
             # The parser holds the last entry back (a multi-line entry may still be
@@ -128,7 +141,7 @@ class Watcher:
         if result.consumed == 0:
             return 0, False
         end = start + result.consumed
-        offset = offset_after(str(path), path, st, end)
+        offset = offset_after(str(path), head, st, end)
         added, closed = ingest(self.ctx, self.store, list(result.events), offset=offset)
         self.stats.added += added
         self.stats.skipped += result.skipped

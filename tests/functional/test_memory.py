@@ -119,29 +119,32 @@ def test_patrol_follow_survives_rotation_and_truncation(ws: tuple[dict[str, str]
     proc = subprocess.Popen([*REIFIER, "patrol", str(log), "--follow", "--no-run"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        def wait_for(n: int) -> None:
+        def wait_for(last: str) -> None:
             deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and len(suggestions(env)) < n:
+            while time.monotonic() < deadline and not any(
+                    s["trigger"]["line"].endswith(last) for s in suggestions(env)):  # type: ignore[index]
                 time.sleep(0.1)
-            assert len(suggestions(env)) >= n
+            assert any(s["trigger"]["line"].endswith(last) for s in suggestions(env))  # type: ignore[index]
 
         assert proc.stderr is not None
         assert "patrolling" in proc.stderr.readline()  # ready: new lines from here on count
         with log.open("a") as fh:
             fh.write(DEADLOCK.replace("12345", "1") + "\n")
-        wait_for(1)
+        wait_for(" 1")
         log.rename(tmp_path / "app.log.1")  # logrotate: move, then a new file
         log.write_text(DEADLOCK.replace("12345", "2") + "\n")
-        wait_for(2)
+        wait_for(" 2")
         log.write_text("")  # copytruncate
         with log.open("a") as fh:
             fh.write(DEADLOCK.replace("12345", "3") + "\n")
-        wait_for(3)
+        wait_for(" 3")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     lines = [s["trigger"]["line"] for s in suggestions(env)]  # type: ignore[index]
-    assert [line[-1] for line in lines] == ["1", "2", "3"]
+    # at least once: a rewrite racing a read may repeat a line, never lose one
+    firsts = list(dict.fromkeys(line[-1] for line in lines))
+    assert firsts == ["1", "2", "3"]
 
 
 @pytest.mark.slow
