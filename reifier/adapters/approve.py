@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reifier.adapters import notebooks
-from reifier.adapters.keys import key_path, load_key
+from reifier.adapters.keys import existing_key, load_key
 from reifier.adapters.settings import Context
 from reifier.core import approval as core
 from reifier.core.approval import ApprovalState
@@ -67,7 +67,7 @@ def existing_pair(path: Path) -> list[Path]:
 
 def machine_key(ctx: Context) -> bytes | None:
     """Return this machine's approval key, or None if nothing was ever approved here."""
-    return load_key(ctx.home) if key_path(ctx.home).exists() else None
+    return existing_key(ctx.home)
 
 
 def _verify(nb: notebooks.NB, key: bytes | None) -> ApprovalState:

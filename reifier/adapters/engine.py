@@ -33,7 +33,7 @@ from papermill.iorw import write_ipynb
 from papermill.translators import BashTranslator, papermill_translators
 from papermill.utils import remove_args
 
-from reifier.adapters.keys import key_path, load_key
+from reifier.adapters.keys import required_key
 from reifier.core.approval import RunPlan, plan_run
 from reifier.core.params import (
     as_text,
@@ -243,12 +243,6 @@ def _kernel_env(plan: RunPlan, nb: Any, options: EngineOptions) -> dict[str, str
     return env
 
 
-def _machine_key(home: Path) -> bytes:
-    if not key_path(home).exists():
-        raise Refused(f"no approval key in {home}: nothing is approved on this machine")
-    return load_key(home)
-
-
 def _run_summary(nb: Any, plan: RunPlan, client: ReifierClient | None, error: str) -> None:
     """Store the outcome in ``metadata.reifier.run`` and undo papermill's status guesses."""
     done = set(client.done) if client else set()
@@ -331,7 +325,7 @@ class ReifierEngine(NBClientEngine):  # type: ignore[misc]
         """Verify ``nb_man.nb`` (the object that runs), then execute it in plan order."""
         options = EngineOptions.pop(kwargs, execution_timeout)
         nb = nb_man.nb
-        plan = plan_run(nb, _machine_key(options.home), require_resolvable=options.unattended)
+        plan = plan_run(nb, required_key(options.home), require_resolvable=options.unattended)
         if (kernel_name or KERNEL_NAME) != KERNEL_NAME:  # only this kernel guards each cell
             raise Refused(f"runbooks run in the {KERNEL_NAME} kernel, not {kernel_name!r}")
         for cell in nb.cells:

@@ -93,13 +93,12 @@ def sync_runbooks(ctx: Context, store: Store) -> SyncReport:
                 "autonomy": meta.get("autonomy", "suggest"),
                 "symptoms": meta.get("symptoms") or [],
                 "alerts": meta.get("alerts") or [],
-                "parameters": meta.get("parameters_map") or {},
                 "session_user": (meta.get("session") or {}).get("user"),
                 "alert_params": meta.get("alert_params") or {},
                 "silence": bool(meta.get("silence")),
                 "files_sig": sig,
             }
-            old = next((n for n in store.nodes("Runbook") if n["key"] == rid), None)
+            old = store.node("Runbook", rid)
             if (
                 old
                 and old["props"].get("status") == "approved"

@@ -41,6 +41,19 @@ def _create(path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def existing_key(home: Path) -> bytes | None:
+    """Return the approval key, or None if nothing was ever approved on this machine."""
+    return load_key(home) if key_path(home).exists() else None
+
+
+def required_key(home: Path) -> bytes:
+    """Return the approval key for a run; refuse when there is none (nothing is approved)."""
+    key = existing_key(home)
+    if key is None:
+        raise Refused(f"no approval key in {home}: nothing is approved on this machine")
+    return key
+
+
 def load_key(home: Path, create: bool = True) -> bytes:
     """Return the approval key, creating it on first use."""
     path = key_path(home)

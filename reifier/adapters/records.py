@@ -176,8 +176,8 @@ def write_record(ctx: Context, nb: Mapping[str, Any], prov: Mapping[str, Any]) -
 
 def store_execution(store: Store, prov: Mapping[str, Any], line: Mapping[str, Any]) -> int:
     """Add the run as an ``Execution`` node linked ``ran`` to its ``Runbook`` node."""
-    runbook = next((n["id"] for n in store.nodes("Runbook") if n["key"] == prov["runbook"]),
-                   None)
+    found = store.node("Runbook", prov["runbook"])
+    runbook = found["id"] if found else None
     if runbook is None:  # never overwrite the props another stage keeps on the runbook
         runbook = store.upsert_node("Runbook", prov["runbook"],
                                     {"title": prov.get("title", ""), "path": prov.get("source")})

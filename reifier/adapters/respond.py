@@ -82,7 +82,7 @@ def is_running(ctx: Context, runbook_id: str) -> bool:
 
 def demote(store: Store, runbook_id: str, reason: str) -> None:
     """Circuit breaker: an autonomous run failed, so the runbook only suggests now."""
-    node = next((n for n in store.nodes("Runbook") if n["key"] == runbook_id), None)
+    node = store.node("Runbook", runbook_id)
     props = dict(node["props"]) if node else {"id": runbook_id}
     props["demoted"] = reason
     store.upsert_node("Runbook", runbook_id, props)

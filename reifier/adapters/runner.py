@@ -18,8 +18,8 @@ from typing import Any
 from reifier.adapters.engine import (
     KERNEL_NAME,
     EngineOptions,
-    _machine_key,
 )
+from reifier.adapters.keys import required_key
 from reifier.core.approval import RunPlan, plan_run
 from reifier.core.params import as_text, inject_parameters, validate_name
 from reifier.errors import BadInput, ConfigError, Refused, RunFailed
@@ -110,7 +110,7 @@ def execute_runbook(
     nb.get("metadata", {}).pop("jupytext", None)  # records are never paired
     # The same admission the engine repeats on the object it executes: fail early, no kernel.
     injected = inject_parameters(nb, given)
-    plan = plan_run(injected, _machine_key(ctx.home), require_resolvable=unattended)
+    plan = plan_run(injected, required_key(ctx.home), require_resolvable=unattended)
     runbook = str(nb["metadata"].get("reifier", {}).get("id") or source.stem)
     if dry_run:
         commands = tuple(

@@ -18,7 +18,7 @@ from reifier.adapters.notebooks import draft_to_notebook, write_pair
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
 from reifier.core.classify import assign_roles
-from reifier.core.draft import DraftInputs, build_draft
+from reifier.core.draft import DraftInputs, build_draft, with_related
 from reifier.core.models import Session
 from reifier.core.redact import redact
 from reifier.errors import NotFound
@@ -123,7 +123,7 @@ def draft_session(
     terms = [str(v) for c in draft.cells if "parameters" in c.tags for v in _param_values(c.source)]
     related = evidence.related_files(terms, ctx.settings.context_dirs)
     if related:
-        draft = build_draft(session, replace(inputs, related=tuple(related)))
+        draft = with_related(draft, related)
     stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(session.started or time.time()))
     base = drafts_dir / f"{draft.id}-{stamp}"
     n = 2

@@ -58,6 +58,13 @@ class GraphMixin:
             for r in self.db.execute(sql + " ORDER BY id", params)
         ]
 
+    def node(self, kind: str, key: str) -> dict[str, Any] | None:
+        """Return one node by kind and key (the unique index), or None."""
+        r = self.db.execute(
+            "SELECT id, kind, key, props FROM nodes WHERE kind=? AND key=?", (kind, key)
+        ).fetchone()
+        return {"id": r[0], "kind": r[1], "key": r[2], "props": json.loads(r[3])} if r else None
+
     def edges(self) -> list[dict[str, Any]]:
         """Return every edge as a dict (``src``, ``rel``, ``dst``, ``props``)."""
         return [

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reifier.adapters import graph, notebooks, respond, scribe
+from reifier.adapters import graph, respond, scribe
 from reifier.adapters.jobs import new_job_id
 from reifier.adapters.keys import key_path
 from reifier.adapters.settings import Context
@@ -73,18 +73,12 @@ class AlertOutcome:
 
 
 def extras_of(props: Mapping[str, Any]) -> RunbookExtras:
-    """Read ``alert_params`` and ``silence`` from the Runbook node, else from its notebook."""
-    meta: Mapping[str, Any] = props
-    if "alert_params" not in props and props.get("path"):
-        try:
-            meta = notebooks.reifier_meta(notebooks.read(Path(str(props["path"]))))
-        except ReifierError as exc:
-            log.warning("runbook %s: %s", props.get("id"), exc)
-    mapping = meta.get("alert_params")
+    """Read ``alert_params`` and ``silence`` from the Runbook node (graph sync stores them)."""
+    mapping = props.get("alert_params")
     if not isinstance(mapping, dict):
         mapping = {}
     good = {str(k): str(v) for k, v in mapping.items() if isinstance(v, str)}
-    return RunbookExtras(good, meta.get("silence") is True)
+    return RunbookExtras(good, props.get("silence") is True)
 
 
 def overlapping(sessions: list[Session], start: float, end: float) -> list[Session]:

@@ -417,3 +417,11 @@ def assign_roles(
         after = i > last_change.get(event.shell_session, len(events))
         out.append(event.with_(role="verify" if role == "diagnostic" and after else role))
     return tuple(out)
+
+
+_INTERACTIVE_EDITORS = frozenset(_EDITOR_NAMES.split())
+
+
+def is_interactive_edit(command: str) -> bool:
+    """Tell whether a command opens a file in an interactive editor (vim, nano...)."""
+    return any(argv and argv[0] in _INTERACTIVE_EDITORS for argv in simple_commands(command))

@@ -13,9 +13,9 @@ import re
 import shlex
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from reifier.core.classify import edit_targets
+from reifier.core.classify import edit_targets, is_interactive_edit, simple_commands
 from reifier.core.lift import lift
 from reifier.core.models import CommandEvent, DraftCell, RunbookDraft, Session
 from reifier.core.params import render_parameters_cell
@@ -136,16 +136,18 @@ FILE_PROGRAMS = frozenset(
 
 def _needs_cwd(c: CommandEvent) -> bool:
     """Tell whether a command depends on its directory (a relative path it names)."""
-    words = [w.strip("'\"") for w in c.command.replace("\n", " ").split()]
-    if words[:1] == ["sudo"]:
-        words = words[1:]
-    if not words:
-        return False
-    if words[0].startswith(("./", "../")):
-        return True
-    if words[0] not in FILE_PROGRAMS:
-        return any(w.startswith(("./", "../")) for w in words[1:])
-    return any(not w.startswith(("-", "/", "$", "~")) and "=" not in w for w in words[1:])
+    for argv in simple_commands(c.command):
+        if not argv:
+            continue
+        if argv[0].startswith(("./", "../")):
+            return True
+        args = argv[1:]
+        if argv[0] not in FILE_PROGRAMS:
+            if any(a.startswith(("./", "../")) for a in args):
+                return True
+        elif any(not a.startswith(("-", "/", "$", "~")) and "=" not in a for a in args):
+            return True
+    return False
 
 
 def _patch_cell(info: EditInfo) -> str:
@@ -163,7 +165,7 @@ def _step_source(c: CommandEvent, edits: Mapping[int, EditInfo], prev_cwd: str |
     info = edits.get(c.seq)
     if c.role == "edit" and info and info.diff.strip():
         return _patch_cell(info)
-    if c.role == "edit" and _is_interactive_edit(c.command):
+    if c.role == "edit" and is_interactive_edit(c.command):
         target = ", ".join(edit_targets(c.command)) or "a file"
         return (
             f"# Reifier saw an interactive edit of {target} ({c.command!r}) but holds no\n"
@@ -175,12 +177,6 @@ def _step_source(c: CommandEvent, edits: Mapping[int, EditInfo], prev_cwd: str |
     if c.cwd and c.cwd != prev_cwd and _needs_cwd(c):
         src = f"cd {shlex.quote(c.cwd)}\n{src}"
     return src
-
-
-def _is_interactive_edit(cmd: str) -> bool:
-    first = cmd.split(None, 2)
-    words = first[1:] if first[:1] == ["sudo"] else first
-    return bool(words) and words[0] in {"vim", "vi", "nvim", "nano", "emacs", "pico", "joe"}
 
 
 def build_draft(session: Session, inputs: DraftInputs | None = None) -> RunbookDraft:
@@ -330,11 +326,25 @@ def _diagnosis_md(diags: Sequence[CommandEvent]) -> str:
     )
 
 
+RELATED_HEADING = "## Related files"
+
+
 def _related_md(inputs: DraftInputs) -> str:
     if not inputs.related:
-        return "## Related files\n\nNone found in the configured context directories."
+        return f"{RELATED_HEADING}\n\nNone found in the configured context directories."
     items = "\n".join(f"- `{term}`: `{where}`" for term, where in inputs.related)
-    return f"## Related files\n\n{items}"
+    return f"{RELATED_HEADING}\n\n{items}"
+
+
+def with_related(draft: RunbookDraft, related: Sequence[tuple[str, str]]) -> RunbookDraft:
+    """Fill the Related files section of a built draft.
+
+    Related files are searched for with the draft's own parameters, so they are
+    only known once the draft exists; this swaps one cell instead of rebuilding.
+    """
+    cell = _md(_related_md(DraftInputs(related=tuple(related))))
+    cells = tuple(cell if c.source.startswith(RELATED_HEADING) else c for c in draft.cells)
+    return replace(draft, cells=cells)
 
 
 def _origin_md(session: Session, tidied: Tidied) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
-from reifier.core.classify import edit_targets, simple_commands
+from reifier.core.classify import edit_targets, is_interactive_edit, simple_commands
 from reifier.core.models import CommandEvent
 
 RETRY_WINDOW = 3
@@ -114,16 +114,12 @@ def tidy(commands: Sequence[CommandEvent]) -> Tidied:
             continue
         if c.role == "edit":
             targets = tuple(edit_targets(c.command))
-            if targets and all(t in edited for t in targets) and _interactive(c.command):
+            if targets and all(t in edited for t in targets) and is_interactive_edit(c.command):
                 drop("second edit of the same file")
                 continue
             edited.update(targets)
         final.append(c)
     return Tidied(kept=tuple(final), dropped=dropped)
-
-
-def _interactive(cmd: str) -> bool:
-    return _program(cmd) in {"vim", "vi", "nvim", "nano", "emacs", "pico", "ed", "joe", "mcedit"}
 
 
 def _corrected_later(c: CommandEvent, following: Sequence[CommandEvent]) -> bool:
