@@ -57,10 +57,6 @@ def _line_time(line: str, year: int) -> float | None:
     return None
 
 
-def _strip_stamp(line: str) -> str:
-    return ISO_TS.sub("", line, count=1).strip()
-
-
 def log_files_read(commands: Iterable[CommandEvent]) -> list[Path]:
     """Return log files the session's diagnostic commands read (existing files only)."""
     found: list[Path] = []
@@ -151,7 +147,7 @@ def log_symptoms(session: Session) -> list[str]:
     for unit in _journal_units(session.commands):
         lines += _journal_lines(unit, start, end)
     # the message without its log header (time, host, level, process): what recurs
-    errors = [strip_prefix(ln) or _strip_stamp(ln) for ln in lines if ERROR_LINE.search(ln)]
+    errors = [strip_prefix(ln) for ln in lines if ERROR_LINE.search(ln)]
     counts: Counter[str] = Counter()
     example: dict[str, str] = {}
     for ln in errors:

@@ -270,9 +270,6 @@ def run_job(ctx: Context, store: Store, job_id: str) -> str:
         started = time.time()
         store.update_run(job_id, status="running", pid=os.getpid(), started=started)
     spec, runbook = row["spec"], str(row["runbook"])
-    # papermill before the engine: importing reifier.adapters.engine first is a circular
-    # import (papermill loads its entry points, the engine included, while it loads)
-    import papermill  # noqa: F401
     silence = _silence_start(ctx, row) if spec.get("silence") else ""
     fields: dict[str, Any] = {}
     try:

@@ -317,11 +317,7 @@ class Store(GraphMixin, RunsMixin):
 
 def _text(value: str) -> str:
     """Make text SQLite can store: undecodable bytes (surrogates) become ``\\xNN``."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return value
+    return _text_raw(value)[0]
 
 
 def _text_raw(value: str) -> tuple[str, bytes | None]:

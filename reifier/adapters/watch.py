@@ -92,6 +92,7 @@ class Watcher:
         self.host, self.user = whoami()
         self._lock = threading.Lock()
         self.refused: dict[str, str] = {}
+        self._approved_stamp: int | None = None
 
     def sources(self) -> list[tuple[Path, str]]:
         """Return (path, kind) of every file to follow: spool files, then histories."""
@@ -172,8 +173,13 @@ class Watcher:
         from reifier.errors import ReifierError
 
         approved_dir = self.ctx.runbooks / "approved"
-        if not approved_dir.is_dir():
+        try:
+            stamp = approved_dir.stat().st_mtime_ns
+        except FileNotFoundError:
             return []
+        if stamp == self._approved_stamp:
+            return []  # nothing was moved in or rewritten since the last look: no reads
+        self._approved_stamp = stamp
         done: list[str] = []
         for nb_path in sorted(approved_dir.glob("*.ipynb")):
             try:

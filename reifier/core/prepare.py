@@ -8,13 +8,12 @@ real histories repeat themselves, and the import must sustain 100k lines/s.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from reifier.core import classify, redact
 from reifier.core.config import Settings
-from reifier.core.models import CommandEvent
 
 
 @dataclass(frozen=True)
@@ -36,14 +35,6 @@ class Preparer:
         )
         rules = tuple(extra_rules) + redact.rules_from_config(settings.redact_rules)
         return cls(lists=lists, extra_rules=rules)
-
-    def prepare(self, events: Iterable[CommandEvent]) -> list[CommandEvent]:
-        """Return the events redacted and with their static role set."""
-        out = []
-        for ev in events:
-            text, rules, role = self.prepared(ev.command)
-            out.append(replace(ev, command=text, redactions=rules, role=role))
-        return out
 
     def prepared(self, command: str) -> tuple[str, tuple[str, ...], str]:
         """Return (redacted text, rules that fired, static role) for one command."""

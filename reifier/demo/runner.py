@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -327,5 +326,4 @@ def run_demo(echo: Callable[[str], None], keep: Path | None = None) -> Path:
     finally:
         demo.cleanup()
     echo(f"\nDemo finished in {time.monotonic() - demo.t0:.0f}s. Sandbox kept: {sandbox}")
-    shutil.rmtree(sandbox / "tmp", ignore_errors=True)
     return sandbox

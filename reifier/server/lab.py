@@ -255,9 +255,6 @@ def approve_runbook(roots: LabRoots, path: Path) -> dict[str, Any]:
 
 def run_runbook(roots: LabRoots, path: Path, parameters: Any) -> dict[str, Any]:
     """Run an approved runbook with parameters; return the outcome and the record's URL."""
-    # papermill loads its engines' entry points (ours included) on import: importing
-    # it first keeps reifier.adapters.engine from being loaded while half-initialised.
-    import papermill  # noqa: F401
 
     from reifier.adapters.runner import execute_runbook
 

@@ -217,3 +217,13 @@ def test_papermill_cli_with_the_reifier_engine(env: Path) -> None:
     refused = subprocess.run([str(BIN / "papermill"), "--engine", "reifier", str(draft),
                               str(out)], capture_output=True, text=True, check=False)
     assert refused.returncode != 0 and "Refused" in refused.stderr
+
+
+@pytest.mark.parametrize("first", ["reifier.adapters.engine", "reifier.adapters.runner",
+                                   "reifier.adapters.jobs", "papermill"])
+def test_engine_imports_in_any_order(first: str) -> None:
+    code = (f"import {first}\nimport papermill.engines as e\n"
+            "print(e.papermill_engines.get_engine('reifier').__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ReifierEngine"
