@@ -72,8 +72,9 @@ class Patrol:
     def _read_new(self, path: Path, from_start: bool) -> int:
         st = path.stat()
         key = f"patrol:{path.resolve()}"
-        new = self.store.get_offset(key) is None
-        start, reset = resume_offset(self.store, key, path, st)
+        saved = self.store.get_offset(key)
+        new = saved is None
+        start, reset = resume_offset(self.store, key, path, st, saved)
         if new and not from_start:
             start = st.st_size  # a new patrol starts at the end, like `tail -f`
         head, data = read_chunk(path, start, MAX_READ)

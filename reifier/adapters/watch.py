@@ -60,13 +60,15 @@ def read_chunk(path: Path, start: int, limit: int) -> tuple[bytes, bytes]:
         return head, fh.read(limit)
 
 
-def resume_offset(store: Store, key: str, path: Path, st: os.stat_result) -> tuple[int, bool]:
+def resume_offset(
+    store: Store, key: str, path: Path, st: os.stat_result, saved: Offset | None = None
+) -> tuple[int, bool]:
     """Return where to resume reading ``path`` and whether it was reset to the start.
 
     Resume at the saved offset only if it is the same file (device, inode), it
     did not shrink below the offset and its first bytes are unchanged.
     """
-    saved = store.get_offset(key)
+    saved = saved or store.get_offset(key)
     if saved is None:
         return 0, False
     if saved.dev == st.st_dev and saved.inode == st.st_ino and st.st_size >= saved.offset:

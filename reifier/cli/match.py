@@ -64,7 +64,7 @@ def cmd_match(
         cat = graph.catalog(store)
     finally:
         store.close()
-    limit_ = threshold if threshold is not None else ctx.settings.match_threshold
+    floor = threshold if threshold is not None else ctx.settings.match_threshold
     if file_ is not None:
         stream = sys.stdin if str(file_) == "-" else None
         try:
@@ -77,7 +77,7 @@ def cmd_match(
         lines = [str(text)]
     any_match = False
     for line in lines:
-        matches = cat.index.match(line, threshold=limit_, limit=limit)
+        matches = cat.index.match(line, threshold=floor, limit=limit)
         any_match = any_match or bool(matches)
         result = match_dict(line, matches, cat.runbooks)
         if as_json:
