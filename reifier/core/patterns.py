@@ -58,7 +58,6 @@ _KIND = {f"m{i}": r.kind for i, r in enumerate(MASKS)}
 _SPAN_RES = tuple((r.trigger, r.kind, re.compile(r.regex)) for r in SPANS)
 _WORD_RE = re.compile(r"[^\W_]+")
 _TEMPLATE_TOKEN_RE = re.compile(f"{_SENTINEL_OPEN}([A-Z*]+){_SENTINEL_CLOSE}|[^\\W_]+")
-_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 _NUM_TEXT = f"{_SENTINEL_OPEN}NUM{_SENTINEL_CLOSE}"
 _BLOB_TEXT = f"{_SENTINEL_OPEN}BLOB{_SENTINEL_CLOSE}"
 _MAX_PREFIXES = 8
@@ -228,7 +227,7 @@ def _spans(body: str) -> list[tuple[int, int, str]]:
 
 
 @dataclass(frozen=True)
-class _Shape:
+class LineShape:
     """How a line masks: tokens, variable offsets, and offsets whose text must match too."""
 
     tokens: tuple[str, ...]
@@ -236,8 +235,12 @@ class _Shape:
     checks: tuple[tuple[int, int], ...]  # kept spans and digit-bearing words
     start: int  # where the message starts once prefixes are stripped
 
+    def values(self, line: str) -> tuple[tuple[str, str], ...]:
+        """Return ``(kind, text)`` of each variable, read from ``line`` (this shape's line)."""
+        return tuple([(k, line[s:e]) for k, s, e in self.variables])
 
-def _analyse(line: str) -> _Shape:
+
+def _analyse(line: str) -> LineShape:
     """Mask a line from scratch, keeping offsets into ``line``."""
     body = strip_prefix(line)
     base = len(line.rstrip()) - len(body)
@@ -275,32 +278,138 @@ def _analyse(line: str) -> _Shape:
             checks.append((base + start, base + stop))
         pos = stop
     chunks(pos, len(body))
-    return _Shape(tuple(tokens), tuple(variables), tuple(checks), base)
+    return LineShape(tuple(tokens), tuple(variables), tuple(checks), base)
 
 
-# Lines that differ only in digit values mask alike (every rule treats digits as a
-# class), so shapes are memoized under the line with its digits zeroed; the texts at
-# ``checks`` (kept status codes, words like "ssh2") tell apart lines sharing that key.
-_SHAPES: _Memo[bytes, tuple[tuple[tuple[int, int], ...], dict[tuple[str, ...], _Shape]]] = _Memo(
-    _SHAPE_CACHE_LIMIT
+# The shape memo. Every rule treats digits alike, so lines that differ only in digit
+# values mask alike: they share a key, the line with its digits zeroed. Hex ids,
+# hashes and UUIDs change letters too, on every line, so the key folds lowercase hex
+# letters with the digits (0-9a-f -> 0). Other words with those letters ("failed")
+# are not variables, so the lines of one key split into families, one per layout:
+#
+# * a family's *free spans* are the lowercase hex runs, UUIDs and 0x numbers that lie
+#   inside its variables (a HEX, a PATH, an ID...): the only places where its lines
+#   may differ in hex letters (elsewhere their digit-zeroed texts are equal). The
+#   rules read such a run only through its character classes, except: a bare run
+#   needs a digit and a letter other than "d" (a run of digits and "d" is a
+#   duration, "3d", or a kubectl age); "0x" keeps its "0"; where a rule starts with
+#   a letter or a digit the first character keeps its class - at the start of the
+#   message (prefix rules dispatch on it), after "." (a host name's last label) or
+#   ":" (task NAME:PID), and before a URL's "://", a "/" (name/name), a "["
+#   (name[pid]) or ":" and a digit ([name:pid]); and a run right after a digit and
+#   one of "+-.,/" is never free (a number, date, fraction or time zone could grow
+#   into it). tests/unit/test_shape_memo.py checks all this against a fresh
+#   analysis of many mutated lines;
+# * ``checks`` are the kept spans and constant words with digits ("ssh2", a status
+#   code "502"), whose exact text tells apart lines of one family.
+_FOLD_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_FOLD_HEX = bytes.maketrans(b"123456789abcdef", b"0" * 15)
+_HEXISH = re.compile(
+    r"(?<![A-Za-z0-9])(0x[0-9a-f]+|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|[0-9a-f]{6,})"
+    r"(?![A-Za-z0-9])"
 )
+_FIRST_MATTERS = re.compile(r"[\w+.-]*(?:://|/|\[|:\d)")  # what may follow a run
+_NOT_FREE = "0123456789d"  # a run made only of these may mean a duration
+_RUN, _HEX0X, _UUID = 0, 1, 2
+_FAMILIES_LIMIT = 16
+_Free = tuple[int, int, int, bool | None]  # start, end, form, first is a digit (None: any)
 
 
-def _shape(line: str) -> _Shape:
-    key = line.encode("utf-8", "surrogatepass").translate(_DIGITS)  # bytes: much faster
-    entry = _SHAPES.get(key)
-    if entry is not None:
-        checks, by_texts = entry
-        found = by_texts.get(tuple(line[s:e] for s, e in checks) if checks else ())
-        if found is not None:
-            return found
+def _looks_free(text: str, form: int) -> bool:
+    """Tell whether a run in a free span still reads as what the family saw there."""
+    if form == _RUN:
+        return not text.isalpha() and bool(text.strip(_NOT_FREE))
+    if form == _UUID:
+        return bool(text.strip("0123456789-")) and bool(text.strip("abcdef-"))
+    return text[0] == "0"
+
+
+def _free_spans(line: str, shape: LineShape) -> tuple[_Free, ...]:
+    bounds = [(s, e) for _, s, e in shape.variables]
+    free: list[_Free] = []
+    at = 0
+    for m in _HEXISH.finditer(line, shape.start):
+        s, e = m.span()
+        while at < len(bounds) and bounds[at][1] < e:
+            at += 1
+        if at == len(bounds) or bounds[at][0] > s:
+            continue  # not inside a variable: its letters are words
+        text = m.group()
+        form = _HEX0X if text[:2] == "0x" else _UUID if len(text) == 36 and text[8] == "-" else _RUN
+        if not _looks_free(text, form):
+            continue
+        before = line[s - 1] if s else ""
+        if before in "+-.,/" and s > 1 and line[s - 2].isdigit():
+            continue
+        matters = s == shape.start or before in ".:" or _FIRST_MATTERS.match(line, e)
+        free.append((s, e, form, text[0].isdigit() if matters else None))
+    return tuple(free)
+
+
+class _Family:
+    """Lines of one key whose texts agree outside ``free``: they share one shape layout."""
+
+    __slots__ = ("checks", "free", "kept", "shapes", "zeroed")
+
+    def __init__(self, zeroed: bytes, shape: LineShape, free: tuple[_Free, ...]) -> None:
+        self.zeroed = zeroed
+        self.free = free
+        kept, pos = [], 0  # the stretches between free spans, which must be equal
+        for s, e, _, _ in free:
+            kept.append((pos, s))
+            pos = e
+        kept.append((pos, len(zeroed)))
+        self.kept = tuple(kept)
+        self.checks = shape.checks
+        self.shapes: dict[tuple[str, ...], LineShape] = {}
+
+    def admits(self, line: str, zeroed: bytes) -> bool:
+        if not self.free:
+            return zeroed == self.zeroed
+        mine = self.zeroed
+        for s, e in self.kept:
+            if zeroed[s:e] != mine[s:e]:
+                return False
+        for s, e, form, first in self.free:
+            text = line[s:e]
+            if not _looks_free(text, form) or (first is not None and text[0].isdigit() != first):
+                return False
+        return True
+
+
+_SHAPES: _Memo[bytes, list[_Family]] = _Memo(_SHAPE_CACHE_LIMIT)
+
+
+def line_shape(line: str) -> LineShape:
+    """Return how ``line`` masks, memoized by its layout (see the notes above)."""
+    zeroed = line.encode("utf-8", "surrogatepass").translate(_FOLD_DIGITS)
+    ascii_only = len(zeroed) == len(line)  # then byte and character offsets agree
+    key = zeroed.translate(_FOLD_HEX) if ascii_only else zeroed
+    families = _SHAPES.get(key)
+    home = None
+    if families is not None:
+        for at, family in enumerate(families):
+            if family.admits(line, zeroed):
+                if at:  # most recently used first: one-off layouts sink and drop out
+                    families.insert(0, families.pop(at))
+                checks = family.checks
+                found = family.shapes.get(tuple([line[s:e] for s, e in checks]) if checks else ())
+                if found is not None:
+                    return found
+                home = family
+                break
     shape = _analyse(line)
-    if entry is None:
-        entry = (shape.checks, {})
-        _SHAPES.put(key, entry)
-    if len(entry[1]) >= _SHAPE_VARIANTS_LIMIT:  # e.g. "user42" words that vary every line
-        entry[1].clear()
-    entry[1][tuple(line[s:e] for s, e in shape.checks)] = shape
+    if home is None:
+        home = _Family(zeroed, shape, _free_spans(line, shape) if ascii_only else ())
+        if families is None:
+            _SHAPES.put(key, [home])
+        else:
+            if len(families) >= _FAMILIES_LIMIT:
+                families.pop()
+            families.insert(0, home)
+    if len(home.shapes) >= _SHAPE_VARIANTS_LIMIT:  # e.g. "user42" words that vary every line
+        home.shapes.clear()
+    home.shapes[tuple([line[s:e] for s, e in shape.checks])] = shape
     return shape
 
 
@@ -312,8 +421,8 @@ def clear_caches() -> None:
 
 def mask(line: str) -> MaskedLine:
     """Strip prefixes, mask variables and tokenize one log line."""
-    shape = _shape(line)
-    return MaskedLine(shape.tokens, tuple([(k, line[s:e]) for k, s, e in shape.variables]))
+    shape = line_shape(line)
+    return MaskedLine(shape.tokens, shape.values(line))
 
 
 def _masked(line: str) -> str:
