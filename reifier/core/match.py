@@ -42,8 +42,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from reifier.core.patterns import MaskedLine, Template, is_slot, make_template, mask
+from reifier.core.patterns import MaskedLine, Template, is_slot, line_shape, make_template
 from reifier.errors import BadInput
 
 SLOT_WEIGHT = 0.5
@@ -56,9 +57,12 @@ _SLOT = round(SLOT_WEIGHT * _UNIT)
 _CACHE_LIMIT = 50_000
 
 
-@dataclass(frozen=True)
-class Match:
-    """One runbook that fits a line or an alert, and why."""
+class Match(NamedTuple):
+    """One runbook that fits a line or an alert, and why.
+
+    A named tuple rather than a dataclass: the matcher builds a few per log line,
+    and a tuple is built in one step.
+    """
 
     runbook_id: str
     pattern_id: str
@@ -178,12 +182,14 @@ class _Hit:
 
     entry: int
     score: float
-    words: tuple[str, ...]  # constant words aligned
+    head: tuple[str, str, float, tuple[str, ...]]  # runbook id, pattern id, shown score, words
     slots: tuple[int | tuple[str, str], ...]  # line variable index, or (kind, word) for <*>
-    shown: float = 0.0  # the score as reported (rounded once, not per line)
+    pattern: str
+    direct: bool  # every slot is a line variable index
 
 
-def _hit(idx: int, template: Sequence[str], line: Sequence[str], result: Alignment) -> _Hit:
+def _hit(idx: int, e: _Entry, line: Sequence[str], result: Alignment) -> _Hit:
+    template = e.template.tokens
     var_at: dict[int, int] = {}
     for j, tok in enumerate(line):
         if tok[:1] == "<":
@@ -195,7 +201,9 @@ def _hit(idx: int, template: Sequence[str], line: Sequence[str], result: Alignme
             words.append(template[i])
         else:  # a <*> slot may hold a word the masker kept
             slots.append(var_at[j] if j in var_at else (template[i][1:-1], line[j]))
-    return _Hit(idx, result.score, tuple(words), tuple(slots), round(result.score, 4))
+    head = (e.runbook_id, e.template.pattern_id, round(result.score, 4), tuple(words))
+    return _Hit(idx, result.score, head, tuple(slots), e.template.text,
+                all(isinstance(k, int) for k in slots))
 
 
 def _check(threshold: float, limit: int) -> None:
@@ -279,7 +287,7 @@ class PatternIndex:
                 continue  # cannot reach the floor even if everything else aligned
             result = align(e.template.tokens, tokens)
             if result.score >= floor:
-                hits.append(_hit(idx, e.template.tokens, tokens, result))
+                hits.append(_hit(idx, e, tokens, result))
         hits.sort(key=lambda h: (-h.score, self.entries[h.entry].runbook_id, h.entry))
         best: dict[str, _Hit] = {}
         for hit in hits:  # best pattern per runbook only
@@ -290,44 +298,48 @@ class PatternIndex:
         self, line: str, *, threshold: float = DEFAULT_THRESHOLD, limit: int = 5
     ) -> tuple[Match, ...]:
         """Return up to ``limit`` runbooks whose patterns fit ``line``, best first."""
-        return self.match_masked(mask(line), threshold=threshold, limit=limit)
+        shape = line_shape(line)
+        hits = self._ranked(shape.tokens, threshold, limit)
+        return _matches(hits[:limit], shape.values(line)) if hits else ()
 
     def match_masked(self, masked: MaskedLine, *, threshold: float = DEFAULT_THRESHOLD,
                      limit: int = 5) -> tuple[Match, ...]:
         """Like :meth:`match`, for a line already masked."""
-        _check(threshold, limit)
+        hits = self._ranked(masked.tokens, threshold, limit)
+        return _matches(hits[:limit], masked.variables) if hits else ()
+
+    def _ranked(self, tokens: tuple[str, ...], threshold: float, limit: int) -> tuple[_Hit, ...]:
+        """Return the hits at ``threshold`` for ``tokens``, best first, memoized."""
+        if not 0.0 <= threshold <= 1.0 or limit < 0:
+            _check(threshold, limit)
         if threshold < self.min_threshold:
-            hits = self._hits(masked.tokens, threshold, everything=True)
+            return self._hits(tokens, threshold, everything=True)
+        cache = self._caches.get(threshold)
+        if cache is None:
+            if len(self._caches) >= 8:
+                self._caches.clear()
+            cache = self._caches[threshold] = {}
+        hits = cache.get(tokens)
+        if hits is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            hits = cache[tokens] = self._hits(tokens, threshold, everything=False)
+        return hits
+
+
+_new_match = tuple.__new__
+
+
+def _matches(hits: Sequence[_Hit], found: Sequence[tuple[str, str]]) -> tuple[Match, ...]:
+    """Build the Match of each hit (all at or above the threshold) for one line's variables."""
+    out = []
+    for hit in hits:
+        if hit.direct:
+            variables = tuple([found[k] for k in hit.slots])  # type: ignore[index]
         else:
-            cache = self._caches.get(threshold)
-            if cache is None:
-                if len(self._caches) >= 8:
-                    self._caches.clear()
-                cache = self._caches[threshold] = {}
-            cached = cache.get(masked.tokens)
-            if cached is None:
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                cached = self._hits(masked.tokens, threshold, everything=False)
-                cache[masked.tokens] = cached
-            hits = cached
-        if not hits:
-            return ()
-        entries = self.entries
-        return tuple([_to_match(entries[h.entry], h, masked) for h in hits[:limit]
-                      if h.score >= threshold])
-
-
-def _to_match(e: _Entry, hit: _Hit, masked: MaskedLine) -> Match:
-    found = masked.variables
-    variables = tuple([found[k] if isinstance(k, int) else k for k in hit.slots])
-    # The hot path builds ~2 matches per line: fill the frozen instance's __dict__
-    # directly instead of paying object.__setattr__ per field (same object, 3x faster).
-    match = object.__new__(Match)
-    match.__dict__.update(runbook_id=e.runbook_id, pattern_id=e.template.pattern_id,
-                          score=hit.shown, matched_tokens=hit.words,
-                          variables=variables, pattern=e.template.text)
-    return match
+            variables = tuple([found[k] if isinstance(k, int) else k for k in hit.slots])
+        out.append(_new_match(Match, (*hit.head, variables, hit.pattern)))
+    return tuple(out)
 
 
 LABEL_CONFIDENCE = 0.95  # a runbook's own label matcher is strong but not certain evidence
