@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -40,6 +42,32 @@ def median(values: Sequence[float]) -> float:
 def maxrss_mb() -> float:
     """Return this process's peak resident set size in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_measured(argv: Sequence[str], env: dict[str, str], stdout: Any) -> dict[str, float]:
+    """Run a command; return its wall and CPU seconds, exit code and its own peak RSS.
+
+    The peak is the child's VmHWM, polled: ru_maxrss of a child counts the memory of
+    the parent it was forked from, which is not the child's.
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(list(argv), env=env, stdout=stdout, stderr=subprocess.DEVNULL)
+    status = Path(f"/proc/{proc.pid}/status")
+    peak_kib = 0
+    while True:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kib = max(peak_kib, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        pid, code, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.02)
+    proc.returncode = os.waitstatus_to_exitcode(code)
+    return {"wall_s": time.perf_counter() - t0, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "exit": proc.returncode, "peak_mib": peak_kib / 1024}
 
 
 def report(name: str, figures: dict[str, object]) -> dict[str, object]:

@@ -7,13 +7,18 @@ with fresh numbers and hex ids, 25% lines of 300 "background" templates that mat
 unique random lines (the slow path). Prints lines/s on one core, the share of lines
 matched, and peak memory (tracemalloc during a second run; ru_maxrss at the end).
 
-Usage: ``python benchmarks/bench_match.py [--lines N] [--runbooks N]``.
+Then the same through the CLI: a workspace with the patterns as symptoms of approved
+runbooks, and ``reifier match --file`` (text and ``--json`` output to /dev/null) timed as
+a whole process, start-up and graph sync included, with its peak RSS.
+
+Usage: ``python benchmarks/bench_match.py [--lines N] [--runbooks N] [--no-cli]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import resource
@@ -23,6 +28,9 @@ import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import run_measured
 
 from reifier.core.match import DEFAULT_THRESHOLD, PatternIndex
 from reifier.core.patterns import clear_caches
@@ -98,11 +106,41 @@ def run(patterns: list[tuple[str, str]], path: Path) -> dict[str, float]:
             "lines": lines, "matched": matched}
 
 
+def run_cli(patterns: list[tuple[str, str]], path: Path, tmp: Path) -> dict[str, float]:
+    """Time ``reifier match --file`` over ``path`` against approved runbooks of ``patterns``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from reifier.adapters.approve import approve_paths
+    from reifier.adapters.settings import load_context
+    from tests.functional.runbook_factory import make_runbook
+
+    ws, home = tmp / "ws", tmp / "home"
+    env = {**os.environ, "REIFIER_HOME": str(home), "REIFIER_WORKSPACE": str(ws)}
+    os.environ.update(REIFIER_HOME=str(home), REIFIER_WORKSPACE=str(ws))
+    paths = [make_runbook(ws, rid, symptoms=[text]) for rid, text in patterns]
+    approve_paths(load_context(str(ws)), paths, "bench")
+    figures: dict[str, float] = {}
+    peak = 0.0
+    for label, extra in (("sync", []), ("text", []), ("json", ["--json"])):
+        # the first run indexes the workspace (an empty input): timed on its own
+        source = os.devnull if label == "sync" else str(path)
+        with open(os.devnull, "w") as sink:
+            got = run_measured([sys.executable, "-m", "reifier", "match", "--file", source, *extra],
+                               env, sink)
+        if got["exit"] not in (0, 1):
+            raise SystemExit(f"reifier match --file exited {got['exit']}")
+        figures[f"cli_{label}_wall_s"] = round(got["wall_s"], 3)
+        figures[f"cli_{label}_cpu_s"] = round(got["cpu_s"], 3)
+        peak = max(peak, got["peak_mib"] if label != "sync" else 0.0)
+    figures["cli_peak_rss_mib"] = round(peak, 1)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--runbooks", type=int, default=1_000)
+    parser.add_argument("--no-cli", action="store_true", help="skip the CLI measurement")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     rng = random.Random(7)
     rows = [json.loads(x) for x in EVAL.read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -116,6 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         run(patterns, path)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
+        cli = {} if args.no_cli else run_cli(patterns, path, Path(tmp))
     # ru_maxrss is KiB on Linux
     maxrss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = int(timed["lines"])
@@ -130,12 +169,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "lines_per_wall_s": round(n / timed["wall_s"]),
         "tracemalloc_peak_mib": round(peak / 2**20, 1),
         "ru_maxrss_mib": round(maxrss_mib, 1),
+        **cli,
     }
     print(f"index: {figures['runbooks']} runbooks built in {timed['build_s']:.2f} s")
     print(f"match: {n} lines in {timed['cpu_s']:.2f} s CPU ({timed['wall_s']:.2f} s wall) = "
           f"{figures['lines_per_s']:,} lines/s on one core ({figures['lines_per_wall_s']:,} by wall clock); "
           f"{figures['matched_lines']} matched at threshold {DEFAULT_THRESHOLD}")
     print(f"memory: tracemalloc peak {figures['tracemalloc_peak_mib']} MiB, ru_maxrss {figures['ru_maxrss_mib']} MiB")
+    for label in ("text", "json") if cli else ():
+        cpu = cli[f"cli_{label}_cpu_s"]
+        figures[f"cli_{label}_lines_per_s"] = round(n / cpu)
+        print(f"cli: reifier match --file ({label} output): {n} lines in {cpu:.2f} s CPU "
+              f"({cli[f'cli_{label}_wall_s']:.2f} s wall, start-up and sync included) = "
+              f"{round(n / cpu):,} lines/s; peak RSS {cli['cli_peak_rss_mib']} MiB")
+    if cli:
+        print(f"cli: first run (indexes {len(patterns)} runbooks): {cli['cli_sync_wall_s']:.2f} s wall")
     return figures
 
 

@@ -206,7 +206,8 @@ def _hit(idx: int, e: _Entry, line: Sequence[str], result: Alignment) -> _Hit:
                 all(isinstance(k, int) for k in slots))
 
 
-def _check(threshold: float, limit: int) -> None:
+def check_limits(threshold: float, limit: int) -> None:
+    """Refuse a threshold outside [0, 1] or a negative candidate limit."""
     if not 0.0 <= threshold <= 1.0:
         raise BadInput(f"match threshold must be between 0 and 1, not {threshold}")
     if limit < 0:
@@ -223,7 +224,7 @@ class PatternIndex:
         in :attr:`skipped`. ``min_threshold`` is the lowest threshold the inverted
         index serves; lower ones scan every template.
         """
-        _check(min_threshold, 0)
+        check_limits(min_threshold, 0)
         self.min_threshold = min_threshold
         entries: list[_Entry] = []
         skipped: list[tuple[str, str, str]] = []
@@ -311,7 +312,7 @@ class PatternIndex:
     def _ranked(self, tokens: tuple[str, ...], threshold: float, limit: int) -> tuple[_Hit, ...]:
         """Return the hits at ``threshold`` for ``tokens``, best first, memoized."""
         if not 0.0 <= threshold <= 1.0 or limit < 0:
-            _check(threshold, limit)
+            check_limits(threshold, limit)
         if threshold < self.min_threshold:
             return self._hits(tokens, threshold, everything=True)
         cache = self._caches.get(threshold)
@@ -373,7 +374,7 @@ def match_alert(
     limit: int = 5,
 ) -> tuple[Match, ...]:
     """Rank runbooks for an alert: label matchers and annotation text, combined by noisy-OR."""
-    _check(threshold, limit)
+    check_limits(threshold, limit)
     label_hits: dict[str, tuple[tuple[str, ...], str]] = {}
     for runbook_id, matcher in matchers:
         if matcher and all(_label_fits(v, labels.get(k)) for k, v in matcher.items()):

@@ -22,7 +22,7 @@ NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"  # papermill's tag for the cell it inserts
 HEADER = "# Parameters"
-_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*?)\s*$")
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*?)[ \t]*$")
 
 
 def validate_name(name: str) -> str:

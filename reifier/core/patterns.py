@@ -296,10 +296,10 @@ def _analyse(line: str) -> LineShape:
 #   a letter or a digit the first character keeps its class - at the start of the
 #   message (prefix rules dispatch on it), after "." (a host name's last label) or
 #   ":" (task NAME:PID), and before a URL's "://", a "/" (name/name), a "["
-#   (name[pid]) or ":" and a digit ([name:pid]); and a run right after a digit and
-#   one of "+-.,/" is never free (a number, date, fraction or time zone could grow
-#   into it). tests/unit/test_shape_memo.py checks all this against a fresh
-#   analysis of many mutated lines;
+#   (name[pid]) or ":" and a digit ([name:pid]); and a run that a number, a date
+#   or a time could grow into (after "1." or "1,", "2024-01-", "10:00+") is never
+#   free: a UUID's groups may be all digits. tests/unit/test_shape_memo.py checks
+#   all this against a fresh analysis of many mutated lines;
 # * ``checks`` are the kept spans and constant words with digits ("ssh2", a status
 #   code "502"), whose exact text tells apart lines of one family.
 _FOLD_DIGITS = bytes.maketrans(b"123456789", b"000000000")
@@ -309,6 +309,7 @@ _HEXISH = re.compile(
     r"(?![A-Za-z0-9])"
 )
 _FIRST_MATTERS = re.compile(r"[\w+.-]*(?:://|/|\[|:\d)")  # what may follow a run
+_GROWS_INTO = re.compile(r"(?:\d[.,]|\d{4}[-/]\d\d[-/]|\d:\d\d[+-])$")  # what may precede
 _NOT_FREE = "0123456789d"  # a run made only of these may mean a duration
 _RUN, _HEX0X, _UUID = 0, 1, 2
 _FAMILIES_LIMIT = 16
@@ -338,9 +339,9 @@ def _free_spans(line: str, shape: LineShape) -> tuple[_Free, ...]:
         form = _HEX0X if text[:2] == "0x" else _UUID if len(text) == 36 and text[8] == "-" else _RUN
         if not _looks_free(text, form):
             continue
-        before = line[s - 1] if s else ""
-        if before in "+-.,/" and s > 1 and line[s - 2].isdigit():
+        if _GROWS_INTO.search(line, max(0, s - 24), s):
             continue
+        before = line[s - 1] if s else ""
         matters = s == shape.start or before in ".:" or _FIRST_MATTERS.match(line, e)
         free.append((s, e, form, text[0].isdigit() if matters else None))
     return tuple(free)

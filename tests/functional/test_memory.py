@@ -56,6 +56,42 @@ def test_match_file_gives_one_json_object_per_line(ws: tuple[dict[str, str], Pat
     assert lines[2]["candidates"][0]["runbook"] == "fix-dir-index"
 
 
+def test_match_file_streams_lines_and_keeps_json_exact(ws: tuple[dict[str, str], Path],
+                                                      tmp_path: Path) -> None:
+    env, _ = ws
+    log = tmp_path / "crlf.log"
+    lines = [f"{DEADLOCK[:-5]}{n:05}" for n in range(3000)] + ["all good", 'quote " and \\ back\u00e9']
+    log.write_bytes("\r\n".join(lines).encode() + b"\r\n\xff\xfe junk\r\n")
+    got = run("match", "--file", str(log), "--json", env=env).stdout.splitlines()
+    assert len(got) == len(lines) + 1  # CRLF ends a line; invalid UTF-8 is replaced, not fatal
+    parsed = [json.loads(x) for x in got]
+    assert [p["line"] for p in parsed[:-1]] == lines
+    assert parsed[-1]["line"] == "\ufffd\ufffd junk"
+    assert all(p["candidates"][0]["runbook"] == "fix-db-lockup" for p in parsed[:3000])
+    assert parsed[1234]["candidates"][0]["variables"][-1] == {"kind": "NUM", "value": "01234"}
+    # the fast writer prints exactly what json.dumps(..., sort_keys=True) would
+    assert got[7] == json.dumps(parsed[7], sort_keys=True)
+    text = run("match", "--file", str(log), env=env).stdout
+    assert text.count("  1.00  fix-db-lockup  (") == 3000 and "all good" not in text
+
+
+def test_match_reads_stdin_and_stops_quietly_when_the_reader_goes(ws: tuple[dict[str, str], Path],
+                                                                   tmp_path: Path) -> None:
+    env, _ = ws
+    piped = subprocess.run([*REIFIER, "match", "--file", "-"], input=f"noise\n{DISK}\n",
+                           capture_output=True, text=True, env=env)
+    assert piped.returncode == 0 and "fix-dir-index" in piped.stdout
+    log = tmp_path / "big.log"
+    log.write_text(f"{DEADLOCK}\n" * 50_000)
+    head = subprocess.run(f"{' '.join(REIFIER)} match --file {log} | head -n 2",
+                          shell=True, capture_output=True, text=True, env=env)
+    assert head.stdout.count("\n") == 2 and head.stderr == ""  # no BrokenPipe traceback
+    bad = run("match", "--file", str(log), "--threshold", "1.5", env=env, check=False)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "threshold" in bad.stderr
+    missing = run("match", "--file", str(tmp_path / "nope.log"), env=env, check=False)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
 def test_editing_code_unindexes_runbook(ws: tuple[dict[str, str], Path]) -> None:
     env, root = ws
     nb_path = root / "runbooks" / "drafts" / "fix-db-lockup.ipynb"

@@ -53,7 +53,7 @@ def test_nul_is_refused() -> None:
 
 
 def test_render_then_parse_gives_the_values_back() -> None:
-    values = {"DIR": "/tmp/x y", "MSG": PWNED, "Q": "it's", "ML": "one\ntwo", "E": ""}
+    values = {"DIR": "/tmp/x y", "MSG": PWNED, "Q": "it's", "ML": "one\ntwo", "E": "", "CR": "a\r\nb\r"}
     source = render_parameters_cell(values)
     assert source.startswith("# Parameters\n")
     assert "MSG='$(touch /tmp/pwned); rm -rf ~'" in source

@@ -37,9 +37,20 @@ def _fill(rng: random.Random, length: int, mode: str) -> str:
 
 
 def mutate(rng: random.Random, line: str) -> str:
-    """Give every digit a new value and every bounded hex run new characters."""
+    """Give every digit a new value and bounded hex runs new characters.
+
+    Runs with a letter (ids, hashes) get any characters; runs of digits mostly stay
+    numbers, so the line keeps its structure (dates, times) around the runs that change.
+    """
     line = _DIGIT.sub(lambda m: rng.choice("0123456789"), line)
-    return _RUN.sub(lambda m: _fill(rng, len(m.group()), rng.choice(_MODES)), line)
+
+    def new_run(m: re.Match[str]) -> str:
+        text = m.group()
+        if text.isdigit() and rng.random() < 0.9:
+            return text
+        return _fill(rng, len(text), rng.choice(_MODES))
+
+    return _RUN.sub(new_run, line)
 
 
 def _assert_memo_agrees(bases: list[str], rounds: int, seed: int) -> int:
@@ -76,6 +87,8 @@ HAZARDS = [
     "resolve db.8a3f1c2e-1b2c-4d5e-8f90-123456789abc failed",  # a host's last label
     "2024-01-05T10:00:00+0a1b2c request failed",  # a time zone could grow into the run
     "at 10:00:00,1a2b3c4 request 0xdeadbeef99 failed",
+    "build 2024-01-0a5b12 failed, retry 2024/01/a0b1c2 next",  # a date could grow into it
+    "version 1.2.3-0a1b2c4 on 10.0.0.1-5e6f7a8 took 1.5-2a3b4c5",
     "1a2b3c4d worker crashed with 0x7f3a2b1c",  # a run at the start of the message
     "container a1b2c3d4e5f6 exited; see /var/lib/docker/containers/a1b2c3d4e5f6/a1b2c3-json.log",
     "pod web-7d9f8b6c5d-b2c7f_ns(8a3f1c2e-1b2c-4d5e-8f90-123456789abc) restarted",
@@ -89,7 +102,7 @@ HAZARDS = [
 
 @pytest.mark.parametrize("line", HAZARDS)
 def test_memo_agrees_where_letters_matter(line: str) -> None:
-    _assert_memo_agrees([line], rounds=400, seed=len(line))
+    _assert_memo_agrees([line], rounds=600, seed=len(line))
 
 
 def test_prefix_dispatch_treats_each_hex_letter_and_digit_alike() -> None:
