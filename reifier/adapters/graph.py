@@ -9,6 +9,7 @@ them, so matching can never suggest a runbook that would be refused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterable
@@ -22,6 +23,8 @@ from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
 from reifier.core.approval import canonical, code_cells
 from reifier.core.match import PatternIndex
+from reifier.core.patterns import Template, make_template, stored_template, template_props
+from reifier.errors import BadInput
 
 
 @dataclass
@@ -115,9 +118,8 @@ def sync_runbooks(ctx: Context, store: Store) -> SyncReport:
                 report.unindexed[rid] = f"{status.state.status}: {status.state.reason}"
                 continue
             for symptom in props["symptoms"]:
-                pid = store.upsert_node(
-                    "ErrorPattern", f"log:{symptom}", {"kind": "log", "text": str(symptom)}
-                )
+                text = str(symptom)
+                pid = store.upsert_node("ErrorPattern", f"log:{text}", _log_pattern(text))
                 store.add_edge(pid, "mitigated_by", node)
             for matcher in props["alerts"]:
                 if isinstance(matcher, dict) and matcher:
@@ -151,10 +153,19 @@ def _signature(paths: Iterable[Path]) -> list[list[object]]:
     return sig
 
 
+def _log_pattern(symptom: str) -> dict[str, Any]:
+    """Return an ErrorPattern's props: the example and its template, built once here."""
+    props: dict[str, Any] = {"kind": "log", "text": symptom}
+    if symptom.strip():
+        with contextlib.suppress(BadInput):  # no template: the index lists it as skipped
+            props["template"] = template_props(make_template(symptom))
+    return props
+
+
 def catalog(store: Store) -> Catalog:
     """Build the matcher over the patterns of indexed runbooks."""
     nodes = {n["id"]: n for n in store.nodes()}
-    patterns: list[tuple[str, str]] = []
+    patterns: list[tuple[str, str | Template]] = []
     matchers: list[tuple[str, dict[str, str]]] = []
     runbooks: dict[str, dict[str, Any]] = {}
     for edge in store.edges():
@@ -166,7 +177,9 @@ def catalog(store: Store) -> Catalog:
         if pattern["props"].get("kind") == "alert":
             matchers.append((rid, dict(pattern["props"]["labels"])))
         else:
-            patterns.append((rid, str(pattern["props"]["text"])))
+            text = str(pattern["props"]["text"])
+            patterns.append((rid, stored_template(text, pattern["props"].get("template"))
+                             if text.strip() else text))
     return Catalog(PatternIndex(patterns), tuple(matchers), runbooks)
 
 

@@ -217,8 +217,9 @@ def check_limits(threshold: float, limit: int) -> None:
 class PatternIndex:
     """Templates of many runbooks, indexed for matching log lines."""
 
-    def __init__(self, patterns: Iterable[tuple[str, str]], *, min_threshold: float = 0.5) -> None:
-        """Build the index from ``(runbook_id, pattern_text)`` pairs.
+    def __init__(self, patterns: Iterable[tuple[str, str | Template]], *,
+                 min_threshold: float = 0.5) -> None:
+        """Build the index from ``(runbook_id, pattern)`` pairs: example text or a template.
 
         Patterns that are blank or have no constant word are left out and listed
         in :attr:`skipped`. ``min_threshold`` is the lowest threshold the inverted
@@ -229,11 +230,12 @@ class PatternIndex:
         entries: list[_Entry] = []
         skipped: list[tuple[str, str, str]] = []
         seen: set[tuple[str, str]] = set()
-        for runbook_id, text in patterns:
+        for runbook_id, pattern in patterns:
+            text = pattern if isinstance(pattern, str) else pattern.example
             if not text.strip():
                 skipped.append((runbook_id, text, "blank pattern"))
                 continue
-            template = make_template(text)
+            template = make_template(text) if isinstance(pattern, str) else pattern
             counts = Counter(t for t in template.tokens if not is_slot(t))
             if not counts:
                 skipped.append((runbook_id, text, "no constant word: it would match any line"))
@@ -334,11 +336,15 @@ _new_match = tuple.__new__
 def _matches(hits: Sequence[_Hit], found: Sequence[tuple[str, str]]) -> tuple[Match, ...]:
     """Build the Match of each hit (all at or above the threshold) for one line's variables."""
     out = []
+    done: dict[tuple[int | tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
     for hit in hits:
-        if hit.direct:
-            variables = tuple([found[k] for k in hit.slots])  # type: ignore[index]
-        else:
-            variables = tuple([found[k] if isinstance(k, int) else k for k in hit.slots])
+        variables = done.get(hit.slots)  # patterns of one error often fill the same slots
+        if variables is None:
+            if hit.direct:
+                variables = tuple([found[k] for k in hit.slots])  # type: ignore[index]
+            else:
+                variables = tuple([found[k] if isinstance(k, int) else k for k in hit.slots])
+            done[hit.slots] = variables
         out.append(_new_match(Match, (*hit.head, variables, hit.pattern)))
     return tuple(out)
 

@@ -386,11 +386,11 @@ def line_shape(line: str) -> LineShape:
     zeroed = line.encode("utf-8", "surrogatepass").translate(_FOLD_DIGITS)
     ascii_only = len(zeroed) == len(line)  # then byte and character offsets agree
     key = zeroed.translate(_FOLD_HEX) if ascii_only else zeroed
-    families = _SHAPES.get(key)
+    families = _SHAPES.new.get(key) or _SHAPES.get(key)
     home = None
     if families is not None:
         for at, family in enumerate(families):
-            if family.admits(line, zeroed):
+            if zeroed == family.zeroed if not family.free else family.admits(line, zeroed):
                 if at:  # most recently used first: one-off layouts sink and drop out
                     families.insert(0, families.pop(at))
                 checks = family.checks
@@ -492,3 +492,23 @@ def make_template(example: str) -> Template:
     """Turn one example log line (a runbook symptom) into its template."""
     (template,) = learn_templates([example])
     return template
+
+
+# Templates depend on the rule tables: a stored one is reused only under the same tables.
+TABLES_VERSION = hashlib.blake2b(
+    repr((PREFIXES, SPANS, MASKS)).encode(), digest_size=8
+).hexdigest()
+
+
+def template_props(template: Template) -> dict[str, object]:
+    """Return a template as JSON-ready data for the store (see :func:`stored_template`)."""
+    return {"v": TABLES_VERSION, "id": template.pattern_id, "text": template.text,
+            "tokens": list(template.tokens)}
+
+
+def stored_template(example: str, props: object) -> Template:
+    """Return the template stored for ``example``, or build it if the tables changed since."""
+    if isinstance(props, dict) and props.get("v") == TABLES_VERSION:
+        return Template(str(props["id"]), str(props["text"]),
+                        tuple(str(t) for t in props["tokens"]), example)
+    return make_template(example)

@@ -113,6 +113,10 @@ def test_graph_exports(ws: tuple[dict[str, str], Path], tmp_path: Path) -> None:
     graph = json.loads(run("graph", env=env).stdout)
     kinds = {n["kind"] for n in graph["nodes"]}
     assert {"Runbook", "ErrorPattern", "Command"} <= kinds
+    deadlock = next(n for n in graph["nodes"] if n["key"] == f"log:{DEADLOCK}")
+    # the template is built once, at indexing; matching reads it back
+    assert deadlock["props"]["template"]["text"] == (
+        "ERROR: deadlock detected while waiting for ShareLock on transaction <NUM>")
     rels = {e["rel"] for e in graph["edges"]}
     assert {"mitigated_by", "contains"} <= rels
     gml = tmp_path / "g.graphml"

@@ -143,3 +143,17 @@ def test_a_long_unbroken_run_is_one_blob_variable() -> None:
     masked = mask(f"payload {blob} rejected")
     assert masked.tokens == ("payload", "<BLOB>", "rejected")
     assert masked.variables == (("BLOB", blob),)
+
+
+def test_stored_templates_are_reused_only_under_the_same_tables() -> None:
+    from reifier.core.patterns import TABLES_VERSION, stored_template, template_props
+
+    example = "Nov 24 10:00:00 db1 sshd[42]: Failed password for root from 10.0.0.1 port 22 ssh2"
+    built = make_template(example)
+    props = json.loads(json.dumps(template_props(built)))  # as the store keeps it
+    assert props["v"] == TABLES_VERSION
+    assert stored_template(example, props) == built
+    forged = {**props, "tokens": ["nothing", "alike"]}
+    assert stored_template(example, forged).tokens == ("nothing", "alike")  # trusted as stored
+    assert stored_template(example, {**forged, "v": "older-tables"}) == built  # rebuilt
+    assert stored_template(example, None) == built
