@@ -136,12 +136,14 @@ class _Formatter:
         self.runbooks = runbooks
         self.quote = json.encoder.encode_basestring_ascii  # what json.dumps does to a str
         self.dumps = json.JSONEncoder(sort_keys=True).encode
-        self.heads: dict[tuple[object, ...], tuple[str, str]] = {}
+        self.heads: dict[int, tuple[tuple[str, ...], tuple[Any, ...], str, str]] = {}
+        self.kinds: dict[str, str] = {}  # '{"kind": "IP", "value": ' per variable kind
 
     def _head(self, m: Any) -> tuple[str, str]:
-        key = (m.runbook_id, m.pattern_id, m.score, m.matched_tokens)
-        head = self.heads.get(key)
-        if head is None:
+        # looked up by the identity of the matched-words tuple, which the matcher shares
+        # per hit (the entry keeps it alive, so the id is not reused), then checked
+        entry = self.heads.get(id(m.matched_tokens))
+        if entry is None or entry[0] is not m.matched_tokens or entry[1] != m[:3]:
             if len(self.heads) >= 10_000:
                 self.heads.clear()
             rb = self.runbooks.get(m.runbook_id, {})
@@ -150,19 +152,25 @@ class _Formatter:
             prefix = self.dumps(whole).removesuffix('"variables": []}')
             text = (f"  {m.score:.2f}  {m.runbook_id}  ({rb.get('path')})\n"
                     f"        pattern: {m.pattern}")
-            head = self.heads[key] = (prefix, text)
-        return head
+            entry = self.heads[id(m.matched_tokens)] = (m.matched_tokens, m[:3], prefix, text)
+        return entry[2], entry[3]
 
     def json_line(self, line: str, matches: Any) -> str:
         """Return the line's result as json.dumps(match_dict(...), sort_keys=True) would."""
         q = self.quote
+        kinds = self.kinds
         done: dict[tuple[tuple[str, str], ...], str] = {}  # candidates often share them
         cands = []
         for m in matches:
             tail = done.get(m.variables)
             if tail is None:
-                tail = done[m.variables] = '"variables": [' + ", ".join(
-                    [f'{{"kind": {q(k)}, "value": {q(v)}}}' for k, v in m.variables]) + "]}"
+                items = []
+                for k, v in m.variables:
+                    head = kinds.get(k)
+                    if head is None:
+                        head = kinds[k] = f'{{"kind": {q(k)}, "value": '
+                    items.append(head + q(v) + "}")
+                tail = done[m.variables] = '"variables": [' + ", ".join(items) + "]}"
             cands.append(self._head(m)[0] + tail)
         return f'{{"candidates": [{", ".join(cands)}], "line": {q(line)}}}\n'
 
