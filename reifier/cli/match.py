@@ -136,14 +136,16 @@ class _Formatter:
         self.runbooks = runbooks
         self.quote = json.encoder.encode_basestring_ascii  # what json.dumps does to a str
         self.dumps = json.JSONEncoder(sort_keys=True).encode
-        self.heads: dict[int, tuple[tuple[str, ...], tuple[Any, ...], str, str]] = {}
+        self.heads: dict[int, tuple[tuple[str, ...], str, str]] = {}
         self.kinds: dict[str, str] = {}  # '{"kind": "IP", "value": ' per variable kind
 
     def _head(self, m: Any) -> tuple[str, str]:
-        # looked up by the identity of the matched-words tuple, which the matcher shares
-        # per hit (the entry keeps it alive, so the id is not reused), then checked
-        entry = self.heads.get(id(m.matched_tokens))
-        if entry is None or entry[0] is not m.matched_tokens or entry[1] != m[:3]:
+        # looked up by the identity of the matched-words tuple: the matcher makes one per
+        # hit (runbook, pattern, score) and shares it; the entry keeps it alive, so its id
+        # is not reused. An empty one is Python's shared () and is never looked up.
+        words = m.matched_tokens
+        entry = self.heads.get(id(words)) if words else None
+        if entry is None or entry[0] is not words:
             if len(self.heads) >= 10_000:
                 self.heads.clear()
             rb = self.runbooks.get(m.runbook_id, {})
@@ -152,8 +154,8 @@ class _Formatter:
             prefix = self.dumps(whole).removesuffix('"variables": []}')
             text = (f"  {m.score:.2f}  {m.runbook_id}  ({rb.get('path')})\n"
                     f"        pattern: {m.pattern}")
-            entry = self.heads[id(m.matched_tokens)] = (m.matched_tokens, m[:3], prefix, text)
-        return entry[2], entry[3]
+            entry = self.heads[id(words)] = (words, prefix, text)
+        return entry[1], entry[2]
 
     def json_line(self, line: str, matches: Any) -> str:
         """Return the line's result as json.dumps(match_dict(...), sort_keys=True) would."""
