@@ -271,13 +271,16 @@ class PatternIndex:
         return postings
 
     def _hits(self, tokens: tuple[str, ...], floor: float, everything: bool) -> tuple[_Hit, ...]:
-        words = {t for t in tokens if not is_slot(t)}
+        words = {t for t in tokens if t[:1] != "<"}  # the constant words (is_slot, inlined)
         if everything:
             candidates: Iterable[int] = range(len(self.entries))
         else:
+            postings = self._postings
             found: set[int] = set()
-            for tok in words:
-                found.update(self._postings.get(tok, ()))
+            for tok in words & postings.keys():
+                found.update(postings[tok])
+            if not found:
+                return ()
             candidates = found
         hits = []
         for idx in candidates:
