@@ -1,4 +1,4 @@
-"""The line-shape memo must give exactly what a fresh analysis gives (reifier.core.patterns).
+"""The line-shape memo must give exactly what a fresh analysis gives (reifier.core.shapes).
 
 Lines of one memo key share a shape only if the masking rules cannot tell them apart;
 these tests mutate real log lines the way ids, hashes and numbers change between
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reifier.core import patterns
+from reifier.core import masking, shapes
 from reifier.core.patterns import clear_caches, line_shape
 
 EVAL = Path(__file__).resolve().parents[1] / "data" / "logeval" / "eval.jsonl"
@@ -61,9 +61,9 @@ def _assert_memo_agrees(bases: list[str], rounds: int, seed: int) -> int:
         line_shape(base)  # the family this base starts, then its mutations look it up
         for _ in range(rounds):
             line = mutate(rng, base)
-            assert line_shape(line) == patterns._analyse(line), (base, line)
+            assert line_shape(line) == masking.analyse(line), (base, line)
             checked += 1
-        assert line_shape(base) == patterns._analyse(base), base
+        assert line_shape(base) == masking.analyse(base), base
     return checked
 
 
@@ -107,7 +107,7 @@ def test_memo_agrees_where_letters_matter(line: str) -> None:
 
 def test_prefix_dispatch_treats_each_hex_letter_and_digit_alike() -> None:
     # the memo lets a message start with any of a-f (or any digit) in place of another
-    table = patterns._PREFIX_BY_CHAR
+    table = masking._PREFIX_BY_CHAR
     assert len({id(table.get(c)) for c in "abcdef"}) == 1
     assert len({id(table.get(c)) for c in "0123456789"}) == 1
 
@@ -117,19 +117,19 @@ def test_one_family_serves_every_instance_of_a_hex_bearing_line() -> None:
     base = "Dec 13 10:00:00 worker-14 dockerd[80078]: write /var/lib/docker/containers/1255f31ad0c17dd8/3bb85076e7a3-json.log: no space left"
     clear_caches()
     calls = 0
-    real = patterns._analyse
+    real = shapes.analyse
 
-    def counting(line: str) -> patterns.LineShape:
+    def counting(line: str) -> masking.LineShape:
         nonlocal calls
         calls += 1
         return real(line)
 
-    patterns._analyse = counting  # type: ignore[assignment]
+    shapes.analyse = counting  # type: ignore[assignment]
     try:
         for _ in range(200):
             line = _RUN.sub(lambda m: _fill(rng, len(m.group()), "hex"), _DIGIT.sub(lambda m: rng.choice("0123456789"), base))
             if all(not t.isalpha() and t.strip("0123456789d") for t in _RUN.findall(line)[1:]):
                 line_shape(line)
     finally:
-        patterns._analyse = real  # type: ignore[assignment]
+        shapes.analyse = real  # type: ignore[assignment]
     assert calls <= 4, calls
