@@ -225,7 +225,18 @@ class ReifierBashKernel(Kernel):
     def start(self) -> None:
         """Start serving; import and prime the guard just after, not before, the first reply."""
         super().start()  # type: ignore[no-untyped-call]
+        signal.signal(signal.SIGTERM, self._terminated)
         self.io_loop.call_later(0.05, guard_refusal, "true", frozenset(), False)
+
+    def _terminated(self, signum: int, frame: object) -> None:
+        """Hang up bash's jobs on SIGTERM too, then die of it.
+
+        A client that gave up waiting for a shutdown reply (a busy machine) sends
+        SIGTERM: without this, background jobs of the cells would outlive the kernel.
+        """
+        self._bash.close()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     @property
     def kernel_info(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -391,6 +392,28 @@ def test_shutdown_hangs_up_background_jobs(jupyter_path: Path, tmp_path: Path) -
     survivor = int((k.home / "nohup.pid").read_text())
     assert alive(survivor), "nohup'd jobs survive, as when a terminal closes"
     os.kill(survivor, 9)
+
+
+def test_sigterm_hangs_up_background_jobs_too(jupyter_path: Path, tmp_path: Path) -> None:
+    # what jupyter_client sends when a shutdown request is not answered in time
+    k = start(tmp_path)
+    try:
+        cell = ("sleep 300 & echo $! > bg.pid\n"
+                "nohup sleep 300 >/dev/null 2>&1 & echo $! > nohup.pid\n"
+                'until [ "$(cat /proc/$!/comm)" = sleep ]; do sleep 0.01; done')
+        assert k.run(cell).status == "ok"
+        k.km.signal_kernel(signal.SIGTERM)
+        assert wait_gone(int((k.home / "bg.pid").read_text()))
+        survivor = int((k.home / "nohup.pid").read_text())
+        assert alive(survivor)
+        os.kill(survivor, 9)
+        deadline = time.monotonic() + 10
+        while k.km.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not k.km.is_alive()  # and the kernel still ends, of the SIGTERM
+    finally:
+        k.kc.stop_channels()
+        k.km.shutdown_kernel(now=True)
 
 
 # --- the outcome table, settings and the spec ---------------------------------------
