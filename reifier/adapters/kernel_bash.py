@@ -180,21 +180,24 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
 
 
 @contextmanager
-def _caught_sigint() -> Iterator[None]:
-    """Let children start with SIGINT at its default.
+def _caught_signals() -> Iterator[None]:
+    """Let children start with SIGINT and SIGHUP at their defaults.
 
-    ipykernel ignores SIGINT between requests, and an ignored signal stays
-    ignored across exec: bash could then neither be interrupted nor trap INT.
-    A caught signal is reset to default by exec, so catch it while spawning.
+    ipykernel ignores SIGINT between requests, and a kernel started under nohup
+    (or a service manager that ignores SIGHUP) has SIGHUP ignored; an ignored
+    signal stays ignored across exec, so bash could neither be interrupted nor
+    trap INT, and its background jobs would outlive the kernel's hang-up. A
+    caught signal is reset to default by exec, so catch both while spawning.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, _ignore)
+    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class BashProcess:
@@ -205,7 +208,7 @@ class BashProcess:
         self._st_r, st_w = os.pipe()
         script = BOOTSTRAP.replace("@CTL@", str(ctl_r)).replace("@ST@", str(st_w))
         try:
-            with _caught_sigint():
+            with _caught_signals():
                 self.proc = self._spawn(script, ctl_r, st_w, env, cwd)
         finally:
             os.close(ctl_r)

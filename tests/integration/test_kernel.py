@@ -394,6 +394,21 @@ def test_shutdown_hangs_up_background_jobs(jupyter_path: Path, tmp_path: Path) -
     os.kill(survivor, 9)
 
 
+def test_jobs_are_hung_up_even_when_the_kernel_started_with_sighup_ignored(
+        jupyter_path: Path, tmp_path: Path) -> None:
+    # as under nohup or a service manager: the ignore is inherited through exec
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        k = start(tmp_path)
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    try:
+        assert k.run("sleep 300 & echo $! > bg.pid").status == "ok"
+    finally:
+        k.close()
+    assert wait_gone(int((k.home / "bg.pid").read_text()))
+
+
 def test_sigterm_hangs_up_background_jobs_too(jupyter_path: Path, tmp_path: Path) -> None:
     # what jupyter_client sends when a shutdown request is not answered in time
     k = start(tmp_path)
