@@ -187,3 +187,29 @@ def test_fast_match_objects_equal_constructed_ones() -> None:
     (m,) = idx.match("ERROR: disk /dev/sdb2 is full at 97%", threshold=0.5)
     rebuilt = Match(m.runbook_id, m.pattern_id, m.score, m.matched_tokens, m.variables, m.pattern)
     assert m == rebuilt and hash(m) == hash(rebuilt) and repr(m) == repr(rebuilt)
+
+
+def test_match_file_writer_prints_what_json_dumps_would() -> None:
+    import json
+
+    from reifier.cli.match import _Formatter, match_dict
+    from reifier.core.match import Match
+
+    runbooks = {"rb-é": {"title": 'Tïtle "q"', "path": "/w/é.ipynb"}, "rb2": {}}
+    words = ("disk", "full")
+    lines = [
+        ('disk "x\\y" full \u2028 é', (
+            Match("rb-é", "p1", 0.9, words, (("STR", '"x\\y"'), ("PATH", "/é\t")), 'disk <STR> "é"'),
+            Match("rb2", "p2", 0.85, ("disk",), (("STR", '"x\\y"'), ("PATH", "/é\t")), "disk <*>"),
+            Match("rb2", "p3", 0.8, (), (), "no words at all"),
+        )),
+        ("nothing", ()),
+    ]
+    fmt = _Formatter(runbooks)
+    for _ in range(2):  # the second time from the memo
+        for line, matches in lines:
+            assert fmt.json_line(line, matches) == json.dumps(
+                match_dict(line, matches, runbooks), sort_keys=True) + "\n"
+    text = fmt.text("title", lines[0][1])
+    assert text.splitlines()[1] == "  0.90  rb-é  (/w/é.ipynb)"
+    assert 'variables: STR="x\\y", PATH=/é' in text
