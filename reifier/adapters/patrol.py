@@ -74,13 +74,14 @@ class Patrol:
         key = f"patrol:{path.resolve()}"
         saved = self.store.get_offset(key)
         new = saved is None
-        start, reset = resume_offset(self.store, key, path, st, saved)
+        start, reset = resume_offset(saved, path, st)
         if new and not from_start:
             start = st.st_size  # a new patrol starts at the end, like `tail -f`
+        if start >= st.st_size and not (new or reset):
+            return 0  # nothing new, and the saved offset stands: no read
         head, data = read_chunk(path, start, MAX_READ)
-        if start >= st.st_size:
-            if new or reset:  # remember where we start; an unchanged offset is left alone
-                self.store.set_offset(offset_after(key, head, st, start))
+        if start >= st.st_size:  # remember where this file starts being followed
+            self.store.set_offset(offset_after(key, head, st, start))
             return 0
         end = data.rfind(b"\n") + 1
         if end == 0:

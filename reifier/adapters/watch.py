@@ -60,15 +60,12 @@ def read_chunk(path: Path, start: int, limit: int) -> tuple[bytes, bytes]:
         return head, fh.read(limit)
 
 
-def resume_offset(
-    store: Store, key: str, path: Path, st: os.stat_result, saved: Offset | None = None
-) -> tuple[int, bool]:
+def resume_offset(saved: Offset | None, path: Path, st: os.stat_result) -> tuple[int, bool]:
     """Return where to resume reading ``path`` and whether it was reset to the start.
 
-    Resume at the saved offset only if it is the same file (device, inode), it
+    Resume at the ``saved`` offset only if it is the same file (device, inode), it
     did not shrink below the offset and its first bytes are unchanged.
     """
-    saved = saved or store.get_offset(key)
     if saved is None:
         return 0, False
     if saved.dev == st.st_dev and saved.inode == st.st_ino and st.st_size >= saved.offset:
@@ -125,7 +122,7 @@ class Watcher:
             st = path.stat()
         except FileNotFoundError:
             return 0, False
-        start, reset = resume_offset(self.store, str(path), path, st)
+        start, reset = resume_offset(self.store.get_offset(str(path)), path, st)
         self.stats.resets += reset
         if start >= st.st_size:
             return 0, False
