@@ -156,9 +156,8 @@ def _signature(paths: Iterable[Path]) -> list[list[object]]:
 def _log_pattern(symptom: str) -> dict[str, Any]:
     """Return an ErrorPattern's props: the example and its template, built once here."""
     props: dict[str, Any] = {"kind": "log", "text": symptom}
-    if symptom.strip():
-        with contextlib.suppress(BadInput):  # no template: the index lists it as skipped
-            props["template"] = template_props(make_template(symptom))
+    with contextlib.suppress(BadInput):  # blank: no template, the index lists it as skipped
+        props["template"] = template_props(make_template(symptom))
     return props
 
 
@@ -177,9 +176,8 @@ def catalog(store: Store) -> Catalog:
         if pattern["props"].get("kind") == "alert":
             matchers.append((rid, dict(pattern["props"]["labels"])))
         else:
-            text = str(pattern["props"]["text"])
-            patterns.append((rid, stored_template(text, pattern["props"].get("template"))
-                             if text.strip() else text))
+            text, stored = str(pattern["props"]["text"]), pattern["props"].get("template")
+            patterns.append((rid, stored_template(text, stored) if stored else text))
     return Catalog(PatternIndex(patterns), tuple(matchers), runbooks)
 
 

@@ -126,7 +126,7 @@ def line_shape(line: str) -> LineShape:
     home = None
     if families is not None:
         for at, family in enumerate(families):
-            if zeroed == family.zeroed if not family.free else family.admits(line, zeroed):
+            if family.admits(line, zeroed):
                 if at:  # most recently used first: one-off layouts sink and drop out
                     families.insert(0, families.pop(at))
                 checks = family.checks

@@ -255,7 +255,6 @@ def approve_runbook(roots: LabRoots, path: Path) -> dict[str, Any]:
 
 def run_runbook(roots: LabRoots, path: Path, parameters: Any) -> dict[str, Any]:
     """Run an approved runbook with parameters; return the outcome and the record's URL."""
-
     from reifier.adapters.runner import execute_runbook
 
     if parameters is None:
