@@ -10,6 +10,7 @@ is stale. The CLI, the watcher and the server all call these functions.
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,12 +20,14 @@ from typing import Any
 from reifier.adapters import notebooks
 from reifier.adapters.keys import existing_key, load_key
 from reifier.adapters.settings import Context
+from reifier.adapters.store import Store
 from reifier.core import approval as core
 from reifier.core.approval import ApprovalState
 from reifier.core.params import INJECTED_TAG
 from reifier.errors import BadInput, NotFound, Refused
 
-_SEVERITY = {"bad-signature": 3, "stale": 2, "draft": 1, "approved": 0}
+_SEVERITY = {"revoked": 3, "superseded": 3, "bad-signature": 3, "stale": 2, "draft": 1,
+             "approved": 0}
 
 
 @dataclass(frozen=True)
@@ -77,16 +80,59 @@ def _verify(nb: notebooks.NB, key: bytes | None) -> ApprovalState:
     return core.verify(nb, key or b"")
 
 
-def pair_status(ctx: Context, path: Path, key: bytes | None = None) -> PairStatus:
-    """Return the combined status of both files of ``path``'s pair."""
+def runbook_id(nb: notebooks.NB) -> str:
+    """Return the id approvals are recorded under (``metadata.reifier.id``, signed)."""
+    return str(core.meta(nb).get("id") or "")
+
+
+def latest_approval(store: Store, rid: str) -> tuple[str, str, str, str] | None:
+    """Return the last recorded (action, signature, by, at) of runbook ``rid``."""
+    event = store.latest_approval(rid) if rid else None
+    return None if event is None else (event.action, event.signature, event.by, event.at)
+
+
+def _history(ctx: Context, rid: str, store: Store | None) -> tuple[str, str, str, str] | None:
+    if store is not None:
+        return latest_approval(store, rid)
+    opened = Store(ctx.db_path)
+    try:
+        return latest_approval(opened, rid)
+    finally:
+        opened.close()
+
+
+def record_history(ctx: Context, nb: notebooks.NB, action: str, by: str) -> None:
+    """Append an approval or revocation of ``nb``'s runbook id to the store."""
+    rid = runbook_id(nb)
+    if not rid:
+        return
+    approval = core.meta(nb).get("approval") or {}
+    store = Store(ctx.db_path)
+    try:
+        store.record_approval(rid, action, digest=str(approval.get("digest", "")),
+                              signature=str(approval.get("signature", "")), by=by,
+                              at=str(approval.get("at") or now_iso()))
+    finally:
+        store.close()
+
+
+def pair_status(ctx: Context, path: Path, key: bytes | None = None,
+                store: Store | None = None) -> PairStatus:
+    """Return the combined status of both files of ``path``'s pair.
+
+    A valid signature also has to be the runbook's latest recorded approval:
+    restored older or revoked copies are ``superseded`` or ``revoked``.
+    """
     key = machine_key(ctx) if key is None else key
     files = existing_pair(path)
     states: dict[str, ApprovalState] = {}
     approval: dict[str, Any] = {}
+    rid = ""
     for file in files:
         nb = notebooks.read(file)
         states[file.name] = _verify(nb, key)
         approval = approval or dict(core.meta(nb).get("approval") or {})
+        rid = rid or runbook_id(nb)
     worst = max(states.values(), key=lambda s: _SEVERITY.get(s.status, 3))
     if worst.status != "approved" and len(set(states.values())) > 1:
         name = next(n for n, s in states.items() if s is worst)
@@ -94,6 +140,8 @@ def pair_status(ctx: Context, path: Path, key: bytes | None = None) -> PairStatu
     if {s.status for s in states.values()} == {"approved", "draft"}:
         draft = next(n for n, s in states.items() if s.status == "draft")
         worst = ApprovalState("stale", (), f"{draft} is not approved but its twin is")
+    if worst.ok:
+        worst = core.against_history(worst, approval, _history(ctx, rid, store))
     return PairStatus(files[0].with_suffix(".md"), worst, states, approval)
 
 
@@ -183,6 +231,7 @@ def approve_paths(ctx: Context, paths: Sequence[Path], by: str,
     ready = [(p, prepare_approval(ctx, p, by, allow, key)) for p in paths]
     for path, nb in ready:
         notebooks.write_pair(nb, path)
+        record_history(ctx, nb, "approve", by)
     return [pair_status(ctx, p, key) for p, _ in ready]
 
 
@@ -191,9 +240,11 @@ def unapprove_paths(ctx: Context, paths: Sequence[Path]) -> list[PairStatus]:
     for path in paths:
         existing_pair(path)
         source = path if path.is_file() else existing_pair(path)[0]
-        nb = core.unapprove(notebooks.read(source))
+        old = notebooks.read(source)
+        nb = core.unapprove(old)
         _keep_metadata_in_markdown(nb)
         notebooks.write_pair(nb, path)
+        record_history(ctx, old, "revoke", getpass.getuser())
     return [pair_status(ctx, p) for p in paths]
 
 

@@ -33,6 +33,7 @@ from papermill.iorw import write_ipynb
 from papermill.translators import BashTranslator, papermill_translators
 from papermill.utils import remove_args
 
+from reifier.adapters.inventory import hosts_of
 from reifier.adapters.keys import required_key
 from reifier.core.approval import RunPlan, plan_run
 from reifier.core.params import (
@@ -240,6 +241,7 @@ def _kernel_env(plan: RunPlan, nb: Any, options: EngineOptions) -> dict[str, str
     env["REIFIER_GUARD_ALLOW"] = json.dumps(allow)
     env["REIFIER_CELL_TIMEOUT"] = f"{options.cell_timeout:g}"
     env["REIFIER_GUARD_RESOLVABLE"] = "1" if options.unattended else ""
+    env["REIFIER_GUARD_PARAMS"] = json.dumps(sorted(plan.parameters))
     return env
 
 
@@ -325,7 +327,8 @@ class ReifierEngine(NBClientEngine):  # type: ignore[misc]
         """Verify ``nb_man.nb`` (the object that runs), then execute it in plan order."""
         options = EngineOptions.pop(kwargs, execution_timeout)
         nb = nb_man.nb
-        plan = plan_run(nb, required_key(options.home), require_resolvable=options.unattended)
+        plan = plan_run(nb, required_key(options.home), require_resolvable=options.unattended,
+                        hosts_of=hosts_of)
         if (kernel_name or KERNEL_NAME) != KERNEL_NAME:  # only this kernel guards each cell
             raise Refused(f"runbooks run in the {KERNEL_NAME} kernel, not {kernel_name!r}")
         for cell in nb.cells:

@@ -81,7 +81,7 @@ def sync_runbooks(ctx: Context, store: Store) -> SyncReport:
                     report.unindexed[old_node["key"]] = "unchanged since the last sync"
                 continue
             try:
-                status = approve.pair_status(ctx, path, key)
+                status = approve.pair_status(ctx, path, key, store)
                 nb = notebooks.read(path)
             except Exception as exc:  # a broken file must not stop the others
                 report.unindexed[str(path)] = f"unreadable: {exc}"

@@ -35,6 +35,16 @@ cell's id, ``sha256:<hex digest of the cell's code>``, or its execution count
 (``"1"`` for the first cell run, as in ``In [1]``). ``REIFIER_GUARD_RESOLVABLE=1``
 also asks the guard to refuse commands it cannot resolve. If the guard cannot
 be imported or fails, the cell is refused: nothing runs unguarded.
+
+Values. A cell is judged as it will run: before it runs, the kernel asks bash
+(silently, through a private file) for the current values of the variables the
+cell expands that are runbook variables — the names in ``REIFIER_GUARD_PARAMS``
+(a JSON list, set by the engine to the run's parameters) and every name an
+earlier cell of this kernel assigned — and the guard judges the cell with those
+values bound in (:func:`reifier.core.bind.bind`). So ``rm -rf -- "${DIR:?}"``
+is refused when ``DIR`` is ``/etc``, whether ``/etc`` came from ``-p``, an alert
+label, a default or an earlier cell. Environment variables the runbook never
+set (``HOME``, ``PATH``) are judged as before.
 """
 
 from __future__ import annotations
@@ -44,8 +54,11 @@ import hashlib
 import json
 import math
 import os
+import shlex
+import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -109,6 +122,7 @@ class KernelSettings:
     allow: Mapping[str, frozenset[str]] = field(default_factory=dict)
     require_resolvable: bool = False
     problems: tuple[str, ...] = ()
+    params: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> KernelSettings:
@@ -133,7 +147,17 @@ class KernelSettings:
             except (ValueError, TypeError) as exc:
                 problems.append(f"REIFIER_GUARD_ALLOW ignored (no rule allowed): {exc}")
         resolvable = env.get("REIFIER_GUARD_RESOLVABLE", "") in {"1", "true", "yes"}
-        return cls(timeout, allow, resolvable, tuple(problems))
+        params: frozenset[str] = frozenset()
+        raw = env.get("REIFIER_GUARD_PARAMS", "").strip()
+        if raw:
+            try:
+                names = json.loads(raw)
+                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                    raise TypeError("expected a JSON list of names")
+                params = frozenset(names)
+            except (ValueError, TypeError) as exc:
+                problems.append(f"REIFIER_GUARD_PARAMS ignored: {exc}")
+        return cls(timeout, allow, resolvable, tuple(problems), params)
 
 
 def _parse_allow(data: object) -> dict[str, frozenset[str]]:
@@ -164,14 +188,16 @@ def allowed_rules(
     return frozenset(rules)
 
 
-def guard_refusal(code: str, allow: frozenset[str], require_resolvable: bool) -> str | None:
+def guard_refusal(code: str, allow: frozenset[str], require_resolvable: bool,
+                  values: Mapping[str, str] | None = None) -> str | None:
     """Return why the guard refuses ``code``, or None if it may run (fails closed)."""
     try:
         from reifier.core import guard
     except Exception as exc:  # any import failure must refuse, never run unguarded
         return f"guard unavailable ({type(exc).__name__}: {exc}); nothing runs unguarded"
     try:
-        verdict = guard.evaluate(code, allow=allow, require_resolvable=require_resolvable)
+        verdict = guard.evaluate(code, allow=allow, require_resolvable=require_resolvable,
+                                 values=values)
     except Exception as exc:  # a guard crash is a refusal too
         return f"guard failed ({type(exc).__name__}: {exc}); nothing runs unguarded"
     return None if verdict.allowed else str(verdict.reason)
@@ -220,6 +246,8 @@ class ReifierBashKernel(Kernel):
         self._bash = BashSession(os.environ, self._stream)
         self._silent = False
         self._parent: dict[str, Any] = {}
+        self._known: set[str] = set(self._settings.params)  # runbook variables seen so far
+        self._private = tempfile.mkdtemp(prefix="reifier-kernel-")  # 0700, ours only
         self.language_info = {**self.language_info, "version": self._bash.version}
 
     def start(self) -> None:
@@ -288,7 +316,10 @@ class ReifierBashKernel(Kernel):
         if not code.strip():
             return ok
         allow = allowed_rules(self._settings, code, self.execution_count, cell_meta, cell_id)
-        reason = guard_refusal(code, allow, self._settings.require_resolvable)
+        values, failed = await self._live_values(code)
+        if failed is not None:  # bash was lost before the cell: say so, run nothing
+            return self._fail(*describe(failed, code, self._settings.timeout))
+        reason = guard_refusal(code, allow, self._settings.require_resolvable, values)
         if reason is not None:
             outcome = OUTCOME_BY_KIND["refused"]
             evalue = outcome.message.format(reason=reason)
@@ -301,6 +332,35 @@ class ReifierBashKernel(Kernel):
         if result.kind == "ok":
             return ok
         return self._fail(*describe(result, code, self._settings.timeout))
+
+    async def _live_values(self, code: str) -> tuple[dict[str, str], CellResult | None]:
+        """Ask bash for the values of the runbook variables ``code`` expands.
+
+        Returns the values (unset names are absent) and, if bash could not answer
+        (it died, the query timed out), the result to fail the cell with.
+        """
+        try:
+            from reifier.core.bind import assigned, references
+        except Exception:  # the guard then fails closed on its own import
+            return {}, None
+        wanted = sorted(references(code) & self._known)
+        self._known.update(assigned(code))
+        if not wanted:
+            return {}, None
+        out = os.path.join(self._private, "values")
+        query = (f"{{ for __reifier_v in {' '.join(wanted)}; do if [[ -v $__reifier_v ]]; "
+                 "then printf '%s\\0%s\\0' \"$__reifier_v\" \"${!__reifier_v}\"; fi; done; } "
+                 f"> {shlex.quote(out)} 2>/dev/null || true; unset __reifier_v")
+        result = await self._bash.run(query, 10.0)
+        if result.kind != "ok":
+            return {}, result
+        try:
+            with open(out, "rb") as handle:
+                parts = handle.read().split(b"\0")
+        except OSError:
+            return {}, None
+        text = [p.decode("utf-8", "surrogateescape") for p in parts]
+        return dict(zip(text[0:-1:2], text[1::2], strict=False)), None
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:
         """Ask ``bash -n`` whether ``code`` is a complete command."""
@@ -319,6 +379,7 @@ class ReifierBashKernel(Kernel):
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         """End bash and hang up its background jobs."""
         self._bash.close()
+        shutil.rmtree(self._private, ignore_errors=True)
         return {"status": "ok", "restart": restart}
 
     def pre_handler_hook(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from reifier.adapters.files import atomic_write
 from reifier.core.models import RunbookDraft
-from reifier.errors import BadInput
+from reifier.errors import BadInput, Refused
 
 KERNELSPEC = {"name": "reifier-bash", "display_name": "Reifier Bash", "language": "bash"}
 LANGUAGE_INFO = {
@@ -118,6 +118,21 @@ def write_pair(nb: NB, path: Path) -> tuple[Path, Path]:
     return md_path, nb_path
 
 
+def _refuse_hidden_code(path: Path, raw: str, nb: NB) -> None:
+    """Refuse a ``.md`` whose code cells do not all render (a fence in an HTML comment)."""
+    from reifier.core.visible import hidden_code_cells
+
+    sources = ["".join(c["source"]) if isinstance(c.get("source"), list) else str(c["source"])
+               for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    hidden = hidden_code_cells(raw, sources)
+    if hidden:
+        first = (sources[hidden[0] - 1].strip().splitlines() or [""])[0][:80]
+        cells = ", ".join(map(str, hidden))
+        raise Refused(f"{path}: code cell{'s' if len(hidden) > 1 else ''} {cells} would run but "
+                      f"{'do' if len(hidden) > 1 else 'does'} not render (a fence inside an HTML "
+                      f"comment?): `{first}`; make it a visible ```bash fence or delete it")
+
+
 def read(path: Path) -> NB:
     """Read a runbook from ``.ipynb`` (plain JSON) or ``.md`` (through Jupytext)."""
     try:
@@ -132,6 +147,7 @@ def read(path: Path) -> NB:
         except Exception as exc:  # jupytext raises many types on bad text
             raise BadInput(f"{path}: not a Jupytext Markdown notebook: {exc}") from None
         plain: NB = json.loads(json.dumps(nb))
+        _refuse_hidden_code(path, raw, plain)
         return plain
     try:
         nb = json.loads(raw)

@@ -19,9 +19,17 @@ from reifier.adapters.engine import (
     KERNEL_NAME,
     EngineOptions,
 )
+from reifier.adapters.inventory import hosts_of
 from reifier.adapters.keys import required_key
 from reifier.core.approval import RunPlan, plan_run
-from reifier.core.params import as_text, inject_parameters, validate_name
+from reifier.core.bind import bind
+from reifier.core.params import (
+    INJECTED_TAG,
+    PARAMETERS_TAG,
+    as_text,
+    inject_parameters,
+    validate_name,
+)
 from reifier.errors import BadInput, ConfigError, Refused, RunFailed
 
 
@@ -110,11 +118,13 @@ def execute_runbook(
     nb.get("metadata", {}).pop("jupytext", None)  # records are never paired
     # The same admission the engine repeats on the object it executes: fail early, no kernel.
     injected = inject_parameters(nb, given)
-    plan = plan_run(injected, required_key(ctx.home), require_resolvable=unattended)
+    plan = plan_run(injected, required_key(ctx.home), require_resolvable=unattended,
+                    hosts_of=hosts_of)
     runbook = str(nb["metadata"].get("reifier", {}).get("id") or source.stem)
     if dry_run:
+        # as the guard judged them: parameter values bound in (parameter cells as written)
         commands = tuple(
-            (_label(plan, i), str(injected["cells"][i]["source"]))
+            (_label(plan, i), _resolved(injected["cells"][i], plan.parameters))
             for i in plan.order
             if injected["cells"][i].get("cell_type") == "code"
         )
@@ -129,6 +139,14 @@ def execute_runbook(
     ipynb = records.record_paths(ctx, runbook, run_id)[0]
     run = _Run(ctx, source, nb, runbook, plan, options, trigger, run_id, ipynb, approve.now_iso())
     return _execute(run, given, cwd)
+
+
+def _resolved(cell: Mapping[str, Any], values: Mapping[str, str]) -> str:
+    source = "".join(cell["source"]) if isinstance(cell["source"], list) else str(cell["source"])
+    tags = cell.get("metadata", {}).get("tags") or []
+    if PARAMETERS_TAG in tags or INJECTED_TAG in tags:
+        return source
+    return bind(source, values).text
 
 
 def _execute(run: _Run, given: dict[str, str], cwd: str | None) -> RunResult:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reifier.adapters.store_approvals import ApprovalsMixin
 from reifier.adapters.store_graph import EDGE_KINDS, NODE_KINDS, GraphMixin
 from reifier.adapters.store_runs import RunsMixin
 from reifier.adapters.store_schema import MIGRATIONS
@@ -48,7 +49,7 @@ def _dedup_key(ev: CommandEvent, command: str) -> int:
 __all__ = ["EDGE_KINDS", "MIGRATIONS", "NODE_KINDS", "Offset", "Store"]
 
 
-class Store(GraphMixin, RunsMixin):
+class Store(GraphMixin, RunsMixin, ApprovalsMixin):
     """A thin, typed wrapper around one SQLite connection."""
 
     def __init__(self, path: str | Path) -> None:

@@ -95,4 +95,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX runs_by_status ON runs(status, runbook);
     """,
+    # 3: approval history per runbook id: an older or revoked approval restored from
+    # git or a backup must not count (replay)
+    """
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY,
+        runbook TEXT NOT NULL,
+        action TEXT NOT NULL,  -- 'approve' or 'revoke'
+        digest TEXT NOT NULL DEFAULT '',
+        signature TEXT NOT NULL DEFAULT '',
+        by TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE INDEX approvals_by_runbook ON approvals(runbook, id);
+    """,
 )

@@ -59,5 +59,24 @@ def cmd_approve(
         if revoke:
             click.echo(f"{r.path}: back to {r.state.status}")
         else:
+            _echo_signed(r.path)
             digest = str(r.approval.get("digest", ""))[:19]
             click.echo(f"{r.path}: approved by {r.approval.get('by')} ({digest}…)")
+
+
+def _echo_signed(path: Path) -> None:
+    """Show, verbatim, every code cell the signature now covers (what will run)."""
+    from reifier.adapters import notebooks
+    from reifier.core.approval import code_cells
+
+    nb = notebooks.read(path)
+    constraints = nb.get("metadata", {}).get("reifier", {}).get("parameters") or {}
+    click.echo(f"{path}: signed these code cells, exactly:")
+    for number, cell in enumerate(code_cells(nb), 1):
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        tags = ",".join(cell.get("metadata", {}).get("tags") or [])
+        click.echo(f"  --- code cell {number}" + (f" [{tags}]" if tags else ""))
+        click.echo("".join(f"  | {line}\n" for line in text.rstrip("\n").split("\n")), nl=False)
+    for name, spec in constraints.items():
+        click.echo(f"  parameter {name}: {spec}")

@@ -1,8 +1,10 @@
 """Approval: a digest of what a runbook will run, signed with a local HMAC key.
 
 The digest covers what changes behaviour and nothing else: the kernel, every
-code cell's source and tags in order, the parameter defaults, the autonomy
-level and the approver's allow-list of guard rules. Outputs and Markdown are
+code cell's source and tags in order, the parameter defaults and constraints,
+the autonomy level, the approver's allow-list of guard rules, and what decides
+when and with what the runbook runs unattended (its id, symptoms, alert
+matchers, ``alert_params`` and ``silence``). Outputs and Markdown are
 left out, so re-running a notebook or rewording its prose keeps it approved.
 Everything is hashed as canonical JSON of ordered lists, never a concatenation,
 so moving text across a cell boundary changes the digest.
@@ -22,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reifier.core import constraints as cons
+from reifier.core.bind import references
 from reifier.core.guard import evaluate
 from reifier.core.params import (
     INJECTED_TAG,
@@ -33,8 +37,10 @@ from reifier.core.params import (
 from reifier.errors import BadInput, Refused
 
 NB = Mapping[str, Any]
-STATUSES = ("draft", "approved", "stale", "bad-signature")
-DIGEST_VERSION = 1
+STATUSES = ("draft", "approved", "stale", "bad-signature", "superseded", "revoked")
+DIGEST_VERSION = 2
+#: metadata fields that decide when and with what a runbook runs: signed as they are
+SIGNED_METADATA = ("id", "symptoms", "alerts", "alert_params", "silence", "parameters")
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,7 @@ def digest(
             "cells": [cell_form(c) for c in code_cells(nb, skip_injected)],
             "parameters": parameter_defaults(nb),
             "allow": {str(k): sorted(set(v)) for k, v in allow.items()},
+            "metadata": {k: meta(nb).get(k) for k in SIGNED_METADATA},
         }
     )
 
@@ -197,8 +204,32 @@ def verify(nb: NB, key: bytes, skip_injected: bool = False) -> ApprovalState:
     if removed:
         parts.append(f"{removed} code cell{'s' if removed > 1 else ''} removed")
     if not parts:
-        parts.append("kernel, autonomy or allow-list changed")
+        parts.append("kernel, autonomy, allow-list, parameter defaults or constraints, "
+                     "id, symptoms or alert settings changed")
     return ApprovalState("stale", cells, "; ".join(parts) + " since approval")
+
+
+def against_history(state: ApprovalState, approval: Mapping[str, Any],
+                    latest: tuple[str, str, str, str] | None) -> ApprovalState:
+    """Refuse a valid signature that is not the runbook's latest approval (replay).
+
+    ``latest`` is the last recorded ``(action, signature, by, at)`` for the
+    runbook's id, or None when nothing was recorded. A signature proves these
+    files were approved once; only the history says nothing was approved or
+    revoked since.
+    """
+    if not state.ok or latest is None:
+        return state
+    action, signature, by, at = latest
+    mine = f"these files carry the approval of {approval.get('at')} by {approval.get('by')}"
+    if action == "revoke":
+        return ApprovalState("revoked", reason=f"revoked by {by} at {at}; {mine} "
+                             "(restored from git or a backup?): review and approve again")
+    if not hmac.compare_digest(signature, str(approval.get("signature", ""))):
+        return ApprovalState("superseded", reason=f"a newer approval exists ({by} at {at}); "
+                             f"{mine} (an older copy, restored from git or a backup?): "
+                             "review and approve again")
+    return state
 
 
 def four_eyes_ok(nb: NB, by: str) -> bool:
@@ -331,8 +362,14 @@ def run_order(nb: NB) -> tuple[int, ...]:
     return tuple(sorted(range(len(cells)), key=lambda i: (ranks[i], i)))
 
 
-def plan_run(nb: NB, key: bytes, *, require_resolvable: bool = False) -> RunPlan:
-    """Admit a (possibly parameterised) notebook for a run, or raise Refused / BadInput."""
+def plan_run(nb: NB, key: bytes, *, require_resolvable: bool = False,
+             hosts_of: cons.HostsOf | None = None) -> RunPlan:
+    """Admit a (possibly parameterised) notebook for a run, or raise Refused / BadInput.
+
+    Every effective parameter value (default or given) must satisfy its signed
+    constraint, and every cell is judged with those values bound in: the guard
+    sees ``rm -rf -- /etc``, not ``rm -rf -- "${DIR:?}"``.
+    """
     injected, given = _injected(nb)
     defaults = parameter_defaults(nb)
     for name in given:
@@ -344,6 +381,8 @@ def plan_run(nb: NB, key: bytes, *, require_resolvable: bool = False) -> RunPlan
     if not state.ok:
         raise Refused(f"runbook is {state.status}: {state.reason}")
     approval = meta(nb)["approval"]
+    effective = {**defaults, **given}
+    cons.check_values(cons.parse(meta(nb).get("parameters")), effective, hosts_of)
     cells = list(nb.get("cells", []))
     numbers: dict[int, int] = {}
     allow: dict[int, frozenset[str]] = {}
@@ -353,8 +392,9 @@ def plan_run(nb: NB, key: bytes, *, require_resolvable: bool = False) -> RunPlan
         if i != injected:
             numbers[i] = len(numbers) + 1
             allow[i] = frozenset(approval.get("allow", {}).get(str(numbers[i]), ()))
+        bound = None if i == injected or PARAMETERS_TAG in _tags(cell) else effective
         verdict = evaluate(_source(cell), allow=allow.get(i, frozenset()),
-                           require_resolvable=require_resolvable)
+                           require_resolvable=require_resolvable, values=bound)
         if not verdict.allowed:
             where = f"code cell {numbers[i]}" if i in numbers else "injected parameters"
             raise Refused(f"{where}: {verdict.reason}")
@@ -366,7 +406,7 @@ def plan_run(nb: NB, key: bytes, *, require_resolvable: bool = False) -> RunPlan
         preconditions=frozenset(i for i, c in enumerate(cells)
                                 if c.get("cell_type") == "code" and _rank(c) == 1),
         given=given,
-        parameters={**defaults, **given},
+        parameters=effective,
         approved_by=str(approval.get("by", "")),
     )
 
@@ -382,12 +422,54 @@ class Refusal:
 
 def guard_refusals(nb: NB, allow: Mapping[str, Iterable[str]],
                    require_resolvable: bool = False) -> list[Refusal]:
-    """Return every code cell the guard refuses under the approver's ``allow`` map."""
+    """Return every code cell the guard refuses under the approver's ``allow`` map.
+
+    Each cell is judged with the parameter defaults bound in, then once per
+    value a parameter's constraint admits from :func:`constraints.candidates`
+    (every hostile probe, for an unconstrained parameter): a parameter that
+    can steer a cell into a destructive command is flagged here, at approval,
+    not at 3 a.m. The fix is a constraint, or the approver's allowance.
+    """
+    defaults = parameter_defaults(nb)
+    constraints = cons.parse(meta(nb).get("parameters"))
     out = []
     for number, cell in enumerate(code_cells(nb), 1):
-        verdict = evaluate(_source(cell), allow=frozenset(allow.get(str(number), ())),
-                           require_resolvable=require_resolvable)
-        if not verdict.allowed:
-            rules = tuple(dict.fromkeys(f.rule for f in verdict.blocking))
-            out.append(Refusal(number, verdict.reason, rules))
+        if PARAMETERS_TAG in _tags(cell):
+            continue
+        source = _source(cell)
+        rules = frozenset(allow.get(str(number), ()))
+        verdict = evaluate(source, allow=rules, require_resolvable=require_resolvable,
+                           values=defaults)
+        reason, found = verdict.reason, tuple(dict.fromkeys(f.rule for f in verdict.blocking))
+        if verdict.allowed:
+            reason, found = _exposure(source, rules, require_resolvable, defaults, constraints)
+        if found:
+            out.append(Refusal(number, reason, found))
     return out
+
+
+def _exposure(source: str, allow: frozenset[str], require_resolvable: bool,
+              defaults: Mapping[str, str],
+              constraints: Mapping[str, cons.Constraint]) -> tuple[str, tuple[str, ...]]:
+    """Try the values each parameter's constraint admits.
+
+    Returns the first refusal's reason and every rule any admitted value trips
+    (so one ``--allow`` list, or one constraint, settles the cell), or ("", ()).
+    """
+    reason, rules = "", {}
+    for name in sorted(references(source) & defaults.keys()):
+        constraint = constraints.get(name)
+        for value in cons.candidates(constraint):
+            verdict = evaluate(source, allow=allow, require_resolvable=require_resolvable,
+                               values={**defaults, name: value})
+            if verdict.allowed:
+                continue
+            rules.update(dict.fromkeys(f.rule for f in verdict.blocking))
+            if not reason:
+                why = (f"parameter {name} has no constraint" if constraint is None else
+                       f"parameter {name}'s constraint ({constraint.describe()}) admits "
+                       f"{value!r}")
+                reason = (f"{why}, and with {name}={value!r} this cell is {verdict.reason}; "
+                          f"constrain {name} in metadata reifier.parameters "
+                          "(path/enum/pattern/int/host) or allow the rule for this cell")
+    return reason, tuple(rules)

@@ -309,6 +309,18 @@ def parse(command: str) -> Parsed:
     return _parse_tree(command)
 
 
+def syntax_tree(command: str) -> tuple[bytes, Node]:
+    """Return the parser input bytes and the tree-sitter root node of ``command``.
+
+    For passes that need the raw tree (parameter binding, shapes); one shared,
+    locked parser, so a line is never parsed by an unlocked second one.
+    """
+    data = parser_input(command)
+    with _LOCK:
+        tree = _PARSER.parse(data)
+    return data, tree.root_node
+
+
 def _parse_tree(command: str) -> Parsed:
     """Parse with tree-sitter (the general path of :func:`parse`)."""
     data = parser_input(command)

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from reifier.core.classify import edit_targets, is_interactive_edit, simple_commands
+from reifier.core.constraints import propose as propose_constraint
 from reifier.core.lift import lift
 from reifier.core.models import CommandEvent, DraftCell, RunbookDraft, Session
 from reifier.core.params import render_parameters_cell
@@ -268,6 +269,12 @@ def build_draft(session: Session, inputs: DraftInputs | None = None) -> RunbookD
     }
     if inputs.previous:
         meta["related_runbooks"] = list(inputs.previous)
+    # Proposed constraints from the values the session used: the reviewer tightens them,
+    # approval signs them, every run's values must satisfy them.
+    proposed = {name: c for name, value in params.items()
+                if (c := propose_constraint(name, value)) is not None}
+    if proposed:
+        meta["parameters"] = proposed
     return RunbookDraft(id=draft_id, title=title, cells=tuple(cells), meta=meta)
 
 

@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from reifier.core import guard_rules as r
+from reifier.core.bind import bind
 from reifier.core.guard_args import UNRESOLVABLE
 from reifier.core.guard_parse import collect
 from reifier.core.guard_rules import DangerRule
@@ -50,6 +51,7 @@ class GuardVerdict:
     allowed: bool
     findings: tuple[Finding, ...] = ()
     waived: frozenset[str] = frozenset()  # rules the approver allowed that did fire
+    bound: tuple[tuple[str, str], ...] = ()  # (name, value) judged in place of $name
 
     @property
     def blocking(self) -> tuple[Finding, ...]:
@@ -66,7 +68,16 @@ class GuardVerdict:
         first = self.blocking[0]
         more = len(self.blocking) - 1
         tail = f" (+{more} more)" if more else ""
-        return f"refused by rule {first.rule}: {first.message} in `{first.snippet}`{tail}"
+        return f"refused by rule {first.rule}: {first.message} in `{first.snippet}`{tail}" + (
+            self.values_text)
+
+    @property
+    def values_text(self) -> str:
+        """Name the values the command was judged with (`` with DIR='/etc'``), or ''."""
+        if not self.bound:
+            return ""
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.bound)
+        return f" with {shown}"
 
 
 @dataclass(frozen=True)
@@ -152,8 +163,10 @@ DANGER_RULES: tuple[DangerRule, ...] = (
            "base64 -d f > out")),
     _rule("power_off", "shutdown, reboot, halt, poweroff, init 0/6", r.power_off,
           ("shutdown -h now", "reboot", "init 0", "systemctl poweroff", "sudo halt",
-           "systemctl reboot"),
-          ("shutdown -c", "systemctl status nginx", "systemctl restart nginx", "init q")),
+           "systemctl reboot", "systemctl --no-block reboot", "systemctl isolate reboot.target",
+           "systemctl start poweroff.target"),
+          ("shutdown -c", "systemctl status nginx", "systemctl restart nginx", "init q",
+           "systemctl stop poweroff", "systemctl status reboot.target")),
     _rule("kill_all", "signals to every process (pid -1) or to init", r.kill_all,
           ("kill -9 -1", "kill -KILL -1", "kill -s KILL -1", "kill -- -1", "pkill -9 .",
            "killall5 -9"),
@@ -220,19 +233,28 @@ def findings(command: str, cwd: str = "") -> tuple[Finding, ...]:
 
 
 def evaluate(command: str, *, allow: frozenset[str] = frozenset(),
-             require_resolvable: bool = False, cwd: str = "") -> GuardVerdict:
+             require_resolvable: bool = False, cwd: str = "",
+             values: Mapping[str, str] | None = None) -> GuardVerdict:
     """Judge one command (or a whole cell); refuse unless every finding is allowed.
 
     ``cwd``, when the caller knows the shell's working directory, lets relative
-    paths be judged where they point (``rm -rf etc`` in ``/``).
+    paths be judged where they point (``rm -rf etc`` in ``/``). ``values`` are
+    the known values of variables (a run's parameters): the command is judged
+    with them bound in (:func:`reifier.core.bind.bind`), as it will run, so
+    ``rm -rf "$DIR"`` with ``DIR=/etc`` is ``rm -rf /etc``.
     """
+    bound: tuple[tuple[str, str], ...] = ()
+    if values:
+        result = bind(command, values)
+        command = result.text
+        bound = tuple((name, values[name]) for name in sorted(result.used))
     found = findings(command, cwd)
     waivable = set(allow)
     if require_resolvable:
         waivable.discard(UNRESOLVABLE)
     waived = frozenset(f.rule for f in found if f.rule in waivable)
     allowed = all(f.rule in waived for f in found)
-    return GuardVerdict(allowed, found, waived)
+    return GuardVerdict(allowed, found, waived, bound)
 
 
 def check_notebook(nb: Mapping[str, Any], *, require_resolvable: bool = False,

@@ -217,9 +217,22 @@ def power_off(inv: Invocation) -> str | None:
         return "shutdown stops the machine"
     if inv.name in ("init", "telinit") and words[:1] in (("0",), ("6",)):
         return f"{inv.name} {words[0]} stops the machine"
-    if inv.name == "systemctl" and {"poweroff", "reboot", "halt", "kexec"} & set(words):
-        return "systemctl stops the machine"
+    if inv.name == "systemctl":
+        # the verb is the first operand; a unit *named* poweroff only matters when a
+        # verb starts it (`systemctl start poweroff.target`), not `systemctl stop poweroff`
+        ops = [w for w in words if not w.startswith("-")]
+        verb, units = (ops[0], ops[1:]) if ops else ("", [])
+        if verb in _POWER_VERBS:
+            return "systemctl stops the machine"
+        if verb in _STARTING_VERBS and {u.removesuffix(".target") for u in units} & _POWER_VERBS:
+            return "systemctl starts a target that stops the machine"
     return None
+
+
+_POWER_VERBS = frozenset({"poweroff", "reboot", "halt", "kexec", "soft-reboot", "emergency",
+                          "rescue"})
+_STARTING_VERBS = frozenset({"start", "isolate", "restart", "try-restart", "reload-or-restart",
+                             "enable", "reenable"})
 
 
 def kill_all(inv: Invocation) -> str | None:

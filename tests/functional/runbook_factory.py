@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reifier.adapters.notebooks import draft_to_notebook, write_pair
 from reifier.core.models import DraftCell, RunbookDraft
+from reifier.core.constraints import propose
 from reifier.core.params import render_parameters_cell
 
 
@@ -23,8 +24,13 @@ def make_runbook(
     alerts: Sequence[dict[str, str]] = (),
     session_user: str = "alice",
     folder: str = "drafts",
+    constraints: dict[str, object] | None = None,
 ) -> Path:
-    """Write runbooks/<folder>/<rid>.md + .ipynb and return the .md path."""
+    """Write runbooks/<folder>/<rid>.md + .ipynb and return the .md path.
+
+    Parameters get the constraints a draft would propose for their values unless
+    ``constraints`` says otherwise (``{}``: none).
+    """
     body = [DraftCell("markdown", f"# {rid}")]
     body.append(DraftCell("code", render_parameters_cell(params or {}), tags=("parameters",)))
     body += [DraftCell("code", src, tags=("fix",), meta={"role": "fix"}) for src in cells]
@@ -33,6 +39,10 @@ def make_runbook(
         "alerts": [dict(a) for a in alerts], "autonomy": autonomy,
         "session": {"id": "s-" + rid, "host": "h", "user": session_user},
     }
+    if constraints is None:
+        constraints = {n: c for n, v in (params or {}).items() if (c := propose(n, v))}
+    if constraints:
+        meta["parameters"] = constraints
     md, _ = write_pair(draft_to_notebook(RunbookDraft(rid, rid, tuple(body), meta)),
                        ws / "runbooks" / folder / f"{rid}.ipynb")
     return md

@@ -35,6 +35,7 @@ def demo() -> NB:
         cell("code", 'test -d "$DIR"', "precondition", cid="pre"),
         cell("code", 'echo "$MSG" > "$DIR/out"', cid="fix"),
         session={"user": "bob", "host": "web1"},
+        parameters={"DIR": {"path": {"under": ["/tmp/"]}}, "MSG": {"pattern": "(?s).*"}},
     )
 
 
@@ -134,12 +135,15 @@ def test_guarded_cell_is_refused_unless_allowed(reifier_env: dict[str, str]) -> 
                                  cell("code", 'rm -rf "$DIR"/*')), path)
     refused = invoke("approve", str(path), "--by", "alice")
     assert refused.exit_code == 3
-    assert "--allow 2:rm_empty_var" in refused.output
+    # DIR is unconstrained: an empty or hostile value makes the cell `rm -rf /*`
+    assert "parameter DIR has no constraint" in refused.output
+    assert "--allow 2:rm_catastrophic" in refused.output
     assert status(path)["status"] == "draft"
-    ok = invoke("approve", str(path), "--by", "alice", "--allow", "2:rm_empty_var")
+    flags = refused.output.split("approve with ", 1)[1].split()
+    ok = invoke("approve", str(path), "--by", "alice", *flags)
     assert ok.exit_code == 0, ok.output
     data = status(path)
-    assert data["status"] == "approved" and data["approval"]["allow"] == {"2": ["rm_empty_var"]}
+    assert data["status"] == "approved" and "rm_catastrophic" in data["approval"]["allow"]["2"]
 
 
 @pytest.mark.parametrize(("spec", "message"), [("2:no_such_rule", "unknown guard rule"),
@@ -177,7 +181,7 @@ def test_several_paths_all_or_nothing(book: Path, reifier_env: dict[str, str]) -
     assert invoke("approve", str(book), str(bad), "--by", "alice").exit_code == 3
     assert status(book)["status"] == "draft"
     other = Path(reifier_env["REIFIER_WORKSPACE"]) / "other.ipynb"
-    notebooks.write_pair(runbook(cell("code", "uptime")), other)
+    notebooks.write_pair(runbook(cell("code", "uptime"), id="other"), other)
     assert invoke("approve", str(book), str(other), "--by", "alice").exit_code == 0
     assert [status(p)["status"] for p in (book, other)] == ["approved", "approved"]
 
@@ -248,6 +252,7 @@ def test_dry_run_prints_commands_in_run_order(book: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.output
     assert f"MSG='{value}'" in out
+    assert 'echo "\\$(touch /tmp/pwned); rm -rf ~" > "/tmp/x/out"' in out  # as judged
     order = [out.index(s) for s in ("code cell 1", "injected parameters",
                                     "code cell 2 precondition", "code cell 3")]
     assert order == sorted(order)

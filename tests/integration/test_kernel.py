@@ -29,7 +29,8 @@ from reifier.core.params import render_parameters_cell
 
 ROOT = Path(__file__).resolve().parents[2]
 REIFIER = Path(sys.executable).with_name("reifier")
-KERNEL_SETTINGS = ("REIFIER_CELL_TIMEOUT", "REIFIER_GUARD_ALLOW", "REIFIER_GUARD_RESOLVABLE")
+KERNEL_SETTINGS = ("REIFIER_CELL_TIMEOUT", "REIFIER_GUARD_ALLOW", "REIFIER_GUARD_RESOLVABLE",
+                   "REIFIER_GUARD_PARAMS")
 
 
 @dataclass
@@ -336,6 +337,36 @@ def test_injected_parameter_stays_data(kernel: Kernel) -> None:
     assert ran.status == "ok" and ran.stdout == payload + "\n"
     assert (kernel.home / "MARKER").exists()
     assert not (kernel.home / "PWNED").exists()
+
+
+def test_cells_are_judged_with_the_live_values_of_runbook_variables(
+        jupyter_path: Path, tmp_path: Path) -> None:
+    k = start(tmp_path, REIFIER_GUARD_PARAMS=json.dumps(["DIR"]))
+    try:
+        victim = k.home / "victim"
+        victim.mkdir()
+        (victim / "keep").write_text("x")
+        fix = 'chmod -R 000 -- "${DIR:?}"'
+        assert k.run(render_parameters_cell({"DIR": "/etc"})).status == "ok"
+        ran = k.run(fix)
+        assert ran.reply["ename"] == "GuardRefused"
+        assert "chmod_chown_system" in ran.reply["evalue"] and "DIR='/etc'" in ran.reply["evalue"]
+        # a value set by an earlier cell (not a declared parameter) is judged too
+        assert k.run("TARGET=/usr/lib").status == "ok"
+        ran = k.run('find "$TARGET" -name "*.so" -delete')
+        assert ran.reply["ename"] == "GuardRefused" and "TARGET='/usr/lib'" in ran.reply["evalue"]
+        # the same cell with a harmless value runs
+        assert k.run(render_parameters_cell({"DIR": str(victim)})).status == "ok"
+        assert k.run('chmod -R u+rwX -- "${DIR:?}" && echo done').stdout == "done\n"
+        # a name the cell assigns itself is not bound to its stale value
+        ran = k.run('DIR=/tmp/reifier-nothing-here; ls -d "$DIR" 2>/dev/null || echo none')
+        assert ran.status == "ok" and ran.stdout == "none\n"
+        # values stay data for the guard too: $(…) in a value is never code
+        assert k.run(render_parameters_cell({"DIR": "$(rm -rf ~)"})).status == "ok"
+        assert k.run('printf "%s\\n" "$DIR"').stdout == "$(rm -rf ~)\n"
+        assert (k.home / "MARKER").exists()
+    finally:
+        k.close()
 
 
 # --- timeouts and interrupts --------------------------------------------------------

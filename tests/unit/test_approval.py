@@ -280,9 +280,15 @@ def wipe() -> NB:
 
 
 def test_guard_refusals_name_cell_and_rule() -> None:
+    # The default (/tmp/cache) is harmless, but DIR is unconstrained: an empty or
+    # hostile value makes the cell `rm -rf /*`, so approval flags it.
     [refusal] = ap.guard_refusals(wipe(), {})
-    assert refusal.cell == 2 and refusal.rules == ("rm_empty_var",)
-    assert ap.guard_refusals(wipe(), {"2": ["rm_empty_var"]}) == []
+    assert refusal.cell == 2 and refusal.rules[0] == "rm_catastrophic"
+    assert "parameter DIR has no constraint" in refusal.reason and "DIR=''" in refusal.reason
+    assert ap.guard_refusals(wipe(), {"2": list(refusal.rules)}) == []
+    constrained = wipe()
+    constrained["metadata"]["reifier"]["parameters"] = {"DIR": {"path": {"under": ["/tmp/"]}}}
+    assert ap.guard_refusals(constrained, {}) == []
 
 
 # --- run admission ----------------------------------------------------------------------
@@ -366,11 +372,14 @@ def test_injected_cell_in_a_file_makes_it_stale() -> None:
     assert ap.verify(nb, KEY, skip_injected=True).status == "approved"
 
 
-def test_plan_applies_the_guard_with_the_signed_allow_list() -> None:
-    with pytest.raises(Refused, match="code cell 2: refused by rule rm_empty_var"):
-        ap.plan_run(approved(wipe()), KEY)
-    plan = ap.plan_run(approved(wipe(), allow={"2": ["rm_empty_var"]}), KEY)
-    assert plan.allow == {1: frozenset({"rm_empty_var"})}
+def test_plan_judges_cells_with_the_run_values_and_the_signed_allow_list() -> None:
+    ap.plan_run(approved(wipe()), KEY)  # the default /tmp/cache: rm -rf /tmp/cache/*
+    hostile = inject_parameters(approved(wipe()), {"DIR": ""})
+    with pytest.raises(Refused, match="code cell 2: refused by rule rm_catastrophic.* with DIR=''"):
+        ap.plan_run(hostile, KEY)
+    allowed = inject_parameters(approved(wipe(), allow={"2": ["rm_catastrophic"]}), {"DIR": ""})
+    plan = ap.plan_run(allowed, KEY)
+    assert plan.allow == {2: frozenset({"rm_catastrophic"})}  # index 1 is the injected cell
 
 
 def test_plan_refuses_unresolvable_code_when_unattended() -> None:
