@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
+from types import ModuleType
 
 from reifier.errors import ConfigError
 
@@ -37,6 +39,7 @@ class SecretRule:
     example: str
     expect: str
     keywords: tuple[str, ...] = ()  # lowercase; the rule only runs if one occurs ("" = always)
+    negatives: tuple[str, ...] = ()  # commands the rule must leave unchanged
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class Redaction:
 # A value after `=`/space: quoted (quotes kept outside the secret) or a bare word;
 # never a `$VAR` reference or a placeholder.
 _VAL = r"""(?P<q>["'])?(?P<secret>(?!\$)(?(q)(?:(?!(?P=q))[^\n<>])+|[^\s;|"'<>]+))"""
+# The same in a list of key=value pairs: a bare value ends before `,key=` or `&`.
+_KVVAL = (r"""(?P<q>["'])?(?P<secret>(?!\$)(?(q)(?:(?!(?P=q))[^\n<>])+"""
+          r"""|(?:(?!,[\w.-]+=)[^\s;|"'<>&])+))""")
 _STOP = r"[^\n;|]*?\s"  # the rest of the same simple command, lazily
 # Words naming a secret (not a secret itself).
 _SECRET_WORDS = (
@@ -71,7 +77,7 @@ SECRET_PATTERNS: tuple[SecretRule, ...] = (
           "aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE",
           "akia asia abia acca a3t"),
     _rule("aws-secret-key",
-          r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*(?:[=:]\s*|\s+)" + _VAL,
+          r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*(?:[=:]\s*|\s+(?!-))" + _VAL,
           "aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
           "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "secret"),
     _rule("github-token",
@@ -120,15 +126,6 @@ SECRET_PATTERNS: tuple[SecretRule, ...] = (
     _rule("mysql-password",
           r"\b(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlcheck|mariadb)\b" + _STOP
           + r"-p" + _VAL, "mysql -u root -pS3cr3t!Pass -h db1", "S3cr3t!Pass", "mysql mariadb"),
-    _rule("password-flag",
-          r"(?i)(?<![\w-])--?(?:password|passwd|pass|pwd|passphrase|[a-z]+-password)"
-          r"(?:=|\s+(?!-))" + _VAL,
-          "wget --user=ops --password=CorrectHorse99 https://x/app.tgz", "CorrectHorse99",
-          "pass pwd"),
-    _rule("token-flag",
-          r"(?i)(?<![\w-])--?(?:token|auth-token|access-token|api-key|apikey|api-token|secret"
-          r"|client-secret|secret-key|access-key|secret-id)(?:=|\s+(?!-))" + _VAL,
-          "kubectl --token=abc123def456 get pods", "abc123def456", "token key secret"),
     _rule("docker-login-password",
           r"\b(?:docker|podman|buildah|skopeo|helm)\s+(?:registry\s+)?login\b" + _STOP
           + r"-p\s+" + _VAL,
@@ -171,7 +168,7 @@ SECRET_PATTERNS: tuple[SecretRule, ...] = (
     _rule("env-secret",
           r"(?i)(?<![\w.-])(?P<name>(?:[A-Za-z0-9]{1,40}_){0,8}(?:" + _SECRET_WORDS
           + r")s?(?:_[A-Za-z0-9]{1,40}){0,8}|pgpassword|mysql_pwd|(?:[A-Za-z0-9]{1,40}_){1,8}pwd)="
-          + _VAL,
+          + r"(?!(?:FILE|COMBO|NET|RANGE|PROG)\d+(?::(?:FILE|COMBO)\d+)?(?:\s|$))" + _KVVAL,
           "PGPASSWORD=CorrectHorse99 psql -h db1", "CorrectHorse99",
           "token secret pass key credential pwd"),
     _rule("json-secret",
@@ -186,6 +183,47 @@ SECRET_PATTERNS: tuple[SecretRule, ...] = (
           "key token secret auth"),
 )  # fmt: skip
 
+# Negative examples: commands each rule must leave unchanged (alone and, in the
+# tests, inside surrounding text), kept beside the table as data.
+_NEGATIVES: dict[str, tuple[str, ...]] = {
+    "private-key": ("ssh-keygen -t ed25519 -f ~/.ssh/id_ed25519", "cat ~/.ssh/id_rsa.pub"),
+    "aws-access-key": ("aws s3 ls s3://backups", "aws configure list"),
+    "aws-secret-key": ("aws configure get aws_secret_access_key --profile $P",),
+    "github-token": ("gh pr list --state open", "git push origin ghp_branch"),
+    "gitlab-token": ("glab mr list --assignee=@me",),
+    "slack-token": ("slack-cli chat send --channel ops 'xox is a game'",),
+    "slack-webhook": ("curl https://hooks.slack.com/services/$SLACK_HOOK",),
+    "stripe-key": ("stripe listen --forward-to localhost:4242/webhook",),
+    "google-api-key": ("gcloud services list --enabled",),
+    "jwt": ("echo eyJ | base64 -d",),
+    "npm-token": ("npm install npm_config_cache",),
+    "vault-token": ("vault status", "vault kv get secret/db"),
+    "pypi-token": ("twine upload dist/*",),
+    "openai-key": ("llm -m gpt-4o 'summarise sk-style naming'",),
+    "digitalocean-token": ("doctl compute droplet list",),
+    "sendgrid-key": ("curl https://api.sendgrid.com/v3/mail/send -H @headers.txt",),
+    "age-key": ("age-keygen -o key.txt",),
+    "mysql-password": ("mysql -u root -p -h db1", "mysqldump --user ops --password appdb"),
+    "docker-login-password": ("docker login --username deploy --password-stdin r.io",
+                              "docker run -p 8080:80 nginx"),
+    "curl-user": ("curl -u $USER:$PASS https://x", "curl -sS https://x/health"),
+    "sshpass": ("sshpass -f ~/.pw ssh web1 uptime", "sshpass -e ssh web1"),
+    "htpasswd": ("htpasswd /etc/nginx/.htpasswd ops",),
+    "redis-password": ("redis-cli -h cache1 -p 6380 ping",),
+    "openssl-password": ("openssl enc -aes-256-cbc -pass env:ENC_PASS -in d.sql",
+                         "openssl x509 -in cert.pem -noout -dates"),
+    "stdin-password": ("cat ~/.docker-pass | docker login --username deploy --password-stdin r",),
+    "auth-header": ("curl -H 'Authorization: Bearer $TOKEN' https://api/x",),
+    "api-key-header": ("curl -H \"X-Api-Key: $API_KEY\" https://api/x",),
+    "cookie-header": ("curl -b cookies.txt https://x",),
+    "url-credentials": ("git clone https://github.com/acme/ops.git", "psql postgresql://db1/app"),
+    "env-secret": ("export DB_PASSWORD=$(cat /run/secrets/db)", "export PATH=$PATH:/opt/bin",
+                   "patator ftp_login host=h user=FILE0 password=FILE1 0=u.txt 1=p.txt"),
+    "json-secret": ("""curl -d '{"user":"ops","role":"admin"}' https://x/login""",),
+    "generic-secret": ("terraform apply -var key_name=deploy", "sort --key=2 data.txt"),
+}
+SECRET_PATTERNS = tuple(replace(r, negatives=_NEGATIVES.get(r.name, ())) for r in SECRET_PATTERNS)
+
 
 def _prefilter(rules: Sequence[SecretRule]) -> re.Pattern[str] | None:
     """One regex matching any keyword; ``None`` when some rule must always run."""
@@ -198,19 +236,38 @@ def _prefilter(rules: Sequence[SecretRule]) -> re.Pattern[str] | None:
 _BUILTIN_FILTER = _prefilter(SECRET_PATTERNS)
 
 
-def _findings(text: str, rules: Sequence[SecretRule]) -> list[tuple[int, int, int]]:
-    """Return (start, end, rule index) of every secret, placeholders excluded."""
+def _findings(text: str, rules: Sequence[SecretRule]) -> list[tuple[int, int, int, str]]:
+    """Return (start, end, priority, rule name) of every secret, placeholders excluded.
+
+    Table rules come first in table order, then the word rules of
+    :mod:`reifier.core.redact_words` (which see the parsed command).
+    """
     low = text.lower()
-    kept = [p.span() for p in PLACEHOLDER_RE.finditer(text)]
-    found: list[tuple[int, int, int]] = []
-    for index, rule in enumerate(rules):
+    kept = [p.span() for p in PLACEHOLDER_RE.finditer(text)] if "<REDACTED:" in text else []
+    found: list[tuple[int, int, int, str]] = []
+    table = rules if rules is not SECRET_PATTERNS or _BUILTIN_FILTER is None else (
+        rules if _BUILTIN_FILTER.search(low) else ())
+    for index, rule in enumerate(table):
         if rule.keywords and not any(k in low for k in rule.keywords):
             continue
         for m in rule.pattern.finditer(text):
             start, end = m.span("secret")
             if start < end and not any(s < end and start < e for s, e in kept):
-                found.append((start, end, index))
+                found.append((start, end, index, rule.name))
+    words = _word_rules()
+    for start, end, name in words.findings(text):
+        if not any(s < end and start < e for s, e in kept):
+            found.append((start, end, len(rules) + words.ORDER[name], name))
     return found
+
+
+@cache
+def _word_rules() -> ModuleType:
+    """:mod:`reifier.core.redact_words`, imported on first use (it imports bashparse,
+    which imports this module for :data:`PLACEHOLDER_RE`)."""
+    from reifier.core import redact_words
+
+    return redact_words
 
 
 def _once(text: str, rules: Sequence[SecretRule]) -> tuple[str, list[str]]:
@@ -221,7 +278,9 @@ def _once(text: str, rules: Sequence[SecretRule]) -> tuple[str, list[str]]:
     # Merge overlapping findings; the merged span takes the earliest rule's name.
     found.sort()
     merged: list[list[int]] = []
-    for start, end, index in found:
+    names_of: dict[int, str] = {}
+    for start, end, index, name in found:
+        names_of.setdefault(index, name)
         if merged and start < merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
             merged[-1][2] = min(merged[-1][2], index)
@@ -231,8 +290,8 @@ def _once(text: str, rules: Sequence[SecretRule]) -> tuple[str, list[str]]:
     names: list[str] = []
     pos = 0
     for start, end, index in merged:
-        out.append(text[pos:start] + f"<REDACTED:{rules[index].name}>")
-        names.append(rules[index].name)
+        out.append(text[pos:start] + f"<REDACTED:{names_of[index]}>")
+        names.append(names_of[index])
         pos = end
     out.append(text[pos:])
     return "".join(out), names
@@ -240,9 +299,10 @@ def _once(text: str, rules: Sequence[SecretRule]) -> tuple[str, list[str]]:
 
 def redact(text: str, extra: Sequence[SecretRule] = ()) -> Redaction:
     """Replace every secret in ``text`` with ``<REDACTED:rule-name>``."""
-    if not extra and _BUILTIN_FILTER is not None and not _BUILTIN_FILTER.search(text.lower()):
-        return Redaction(text)
-    rules = (*extra, *SECRET_PATTERNS)  # user rules first: their names win on overlaps
+    if (not extra and _BUILTIN_FILTER is not None and not _BUILTIN_FILTER.search(text.lower())
+            and not _word_rules().may_contain(text)):
+        return Redaction(text)  # most lines: one keyword search and the word rules' gate
+    rules = (*extra, *SECRET_PATTERNS) if extra else SECRET_PATTERNS  # user rules win overlaps
     names: list[str] = []
     # A context rule matches once per context (`mysql … -pA … -pB`): repeat until
     # nothing changes, so that redacting the result again changes nothing. Each

@@ -10,9 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reifier.core.redact import SECRET_PATTERNS, SecretRule, redact, rules_from_config
+from reifier.core.redact_words import WORD_RULES
 from reifier.errors import ConfigError
 
-NAMES = {r.name for r in SECRET_PATTERNS}
+NAMES = {r.name for r in SECRET_PATTERNS} | {r.name for r in WORD_RULES}
+# Surrounding text: each example must also be caught inside these (after `cd`, before
+# `&&`, under sudo, in a subshell, in a pipeline).
+AROUND = ("{}", "cd /srv/app && {} && echo done", "sudo {}", "( {} ) || true", "{} | tee -a /tmp/log")
 
 
 @pytest.mark.parametrize("rule", SECRET_PATTERNS, ids=lambda r: r.name)
@@ -25,8 +29,27 @@ def test_rule_example(rule: SecretRule) -> None:
     assert out.text.count("<REDACTED:") >= 1
 
 
+@pytest.mark.parametrize("rule", SECRET_PATTERNS, ids=lambda r: r.name)
+def test_rule_example_caught_inside_surrounding_text(rule: SecretRule) -> None:
+    for around in AROUND:
+        if "\n" in rule.example and around != "{}":
+            continue  # a multi-line example is a document, not one command
+        out = redact(around.format(rule.example))
+        assert rule.expect not in out.text, (around, out.text)
+
+
+@pytest.mark.parametrize("rule", SECRET_PATTERNS, ids=lambda r: r.name)
+def test_rule_negative_examples_unchanged(rule: SecretRule) -> None:
+    assert rule.negatives, f"{rule.name} has no negative example"
+    for negative in rule.negatives:
+        assert not rule.pattern.search(negative) or not redact(negative).rules, negative
+        for around in AROUND[:2]:
+            line = around.format(negative)
+            assert redact(line).text == line, line
+
+
 def test_rule_names_unique_and_keywords_lowercase() -> None:
-    assert len(NAMES) == len(SECRET_PATTERNS)
+    assert len(NAMES) == len(SECRET_PATTERNS) + len(WORD_RULES)
     for rule in SECRET_PATTERNS:
         assert all(k == k.lower() for k in rule.keywords), rule.name
 
