@@ -296,6 +296,11 @@ class Store(GraphMixin, RunsMixin, ApprovalsMixin):
             (offset.path, offset.dev, offset.inode, offset.offset, offset.head, time.time()),
         )
 
+    def delete_offset(self, path: str) -> None:
+        """Forget the read position of a file that no longer exists (a retired spool)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM offsets WHERE path=?", (path,))
+
     # -- events -----------------------------------------------------------------
     def add_event(self, kind: str, subject: str, payload: dict[str, Any] | None = None) -> int:
         """Append an event (an outbox later stages read)."""

@@ -6,10 +6,22 @@ neither; on restart the same bytes are read again and the dedup key drops
 anything already stored. A file whose inode changed, that shrank below the
 saved offset, or whose first bytes differ (a history rewritten by
 ``HISTFILESIZE`` truncation, or rotated) is read again from the start.
+
+The spool holds commands in plaintext, before redaction (the hook must stay
+fork-free, so it cannot redact): it is kept private (directory 0700, files 0600)
+and short-lived. Once every byte of a spool file is committed, the watcher
+renames it to ``<name>.<inode>.draining`` (atomic: the hook's next append, which
+opens the path anew, creates a fresh file, made 0600 at once), reads whatever a
+hook appended to the old inode in between, and deletes it once it has been quiet
+for ``SETTLE_S``. A ``kill -9`` at any step loses and duplicates nothing: a
+``.draining`` file without its own offset resumes from the live file's offset
+when the inode matches (its name carries the inode), else from the start, where
+the dedup key drops what is already stored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -26,6 +38,10 @@ from reifier.core.models import ParseResult, Skipped
 
 HEAD_BYTES = 512
 SETTLE_S = 0.3  # a history file untouched this long ends with a complete entry
+SPOOL_DIR_MODE = 0o700
+SPOOL_FILE_MODE = 0o600
+DRAINING = ".draining"  # suffix of a consumed spool file being retired
+TIDY_S = 10.0
 MAX_READ = 8 * 1024 * 1024  # bytes per pass: bounds memory on a huge backlog
 
 
@@ -92,11 +108,15 @@ class Watcher:
         self._lock = threading.Lock()
         self.refused: dict[str, str] = {}
         self._approved_stamp: int | None = None
+        self._tidied = float("-inf")
 
     def sources(self) -> list[tuple[Path, str]]:
         """Return (path, kind) of every file to follow: spool files, then histories."""
         found: list[tuple[Path, str]] = []
         if self.ctx.spool_dir.is_dir():
+            private_dir(self.ctx.spool_dir)
+            self._tidy_last_lines()
+            found += [(p, "draining") for p in sorted(self.ctx.spool_dir.glob(f"*{DRAINING}"))]
             found += [(p, "spool") for p in sorted(self.ctx.spool_dir.glob("*.spool"))]
         for item in self.ctx.settings.history_files:
             found.append((Path(item).expanduser(), "history"))
@@ -122,9 +142,20 @@ class Watcher:
             st = path.stat()
         except FileNotFoundError:
             return 0, False
-        start, reset = resume_offset(self.store.get_offset(str(path)), path, st)
+        if kind != "history" and st.st_mode & 0o077:
+            os.chmod(path, SPOOL_FILE_MODE)  # written by an older hook, or under the user's umask
+        saved = self.store.get_offset(str(path))
+        if kind == "draining" and saved is None:
+            saved = self._live_offset(path, st)
+        start, reset = resume_offset(saved, path, st)
         self.stats.resets += reset
         if start >= st.st_size:
+            if kind == "draining":
+                self._retire_drained(path, st)
+            elif kind == "spool" and saved is not None and not reset and st.st_size:
+                draining = self._rotate(path, saved)  # committed before a crash, or earlier
+                if draining is not None:
+                    return self._drain_one(draining, "draining")[0], False
             return 0, False
         head, data = read_chunk(path, start, MAX_READ)
         result = self._parse(data, kind, path, start)
@@ -146,13 +177,72 @@ class Watcher:
         self.stats.added += added
         self.stats.skipped += result.skipped
         self.stats.closed += closed
-        return added, len(data) == MAX_READ
+        more = len(data) == MAX_READ
+        if kind == "spool" and not more and end == st.st_size:
+            draining = self._rotate(path, offset)
+            if draining is not None:  # read a tail a hook appended meanwhile; delete if quiet
+                added += self._drain_one(draining, "draining")[0]
+        elif kind == "draining" and not more and end == st.st_size:
+            self._retire_drained(path, st)
+        return added, more
+
+    def _tidy_last_lines(self) -> None:
+        """Keep the hooks' ``.<session>.last`` files (the line being read) 0600; delete
+        those of shells that have exited. At most every ``TIDY_S`` seconds."""
+        now = time.monotonic()
+        if now - self._tidied < TIDY_S:
+            return
+        self._tidied = now
+        for path in self.ctx.spool_dir.glob(".*.last"):
+            try:
+                if not _shell_alive(path.name[1 : -len(".last")]):
+                    path.unlink()
+                elif path.stat().st_mode & 0o077:
+                    os.chmod(path, SPOOL_FILE_MODE)
+            except FileNotFoundError:
+                continue
+
+    def _rotate(self, path: Path, offset: Offset) -> Path | None:
+        """Retire a fully committed spool file: rename it aside, start a fresh 0600 one."""
+        draining = path.with_name(f"{path.name}.{offset.inode}{DRAINING}")
+        try:
+            os.rename(path, draining)
+        except FileNotFoundError:
+            return None
+        fresh = create_private(path)
+        with self.store.transaction():
+            self.store.set_offset(Offset(str(draining), offset.dev, offset.inode,
+                                         offset.offset, offset.head))  # fmt: skip
+            if fresh is not None:
+                empty = Offset(str(path), fresh.st_dev, fresh.st_ino, 0, _digest(b""))
+                self.store.set_offset(empty)
+        return draining
+
+    def _live_offset(self, draining: Path, st: os.stat_result) -> Offset | None:
+        """The offset of the live file a ``.draining`` file was renamed from (same inode)."""
+        live = draining.name[: -len(DRAINING)].rsplit(".", 1)[0]
+        saved = self.store.get_offset(str(draining.with_name(live)))
+        if saved is None or saved.inode != st.st_ino or saved.dev != st.st_dev:
+            return None
+        return Offset(str(draining), saved.dev, saved.inode, saved.offset, saved.head)
+
+    def _retire_drained(self, path: Path, st: os.stat_result) -> None:
+        """Delete a consumed ``.draining`` file once no hook can still be appending to it."""
+        age = time.time() - st.st_mtime
+        if age < SETTLE_S and self.wait_settle:
+            time.sleep(SETTLE_S - age)
+            age = SETTLE_S
+        if age < SETTLE_S or path.stat().st_size != st.st_size:
+            return  # a write may be in flight: the next pass reads it, then deletes
+        path.unlink(missing_ok=True)
+        self.store.delete_offset(str(path))
 
     def _parse(
         self, data: bytes, kind: str, path: Path, start: int, final: bool = False
     ) -> ParseResult:
-        if kind == "spool":
-            return parse_spool(data, source=f"spool:{path.name}", start_seq=start)
+        if kind != "history":
+            name = path.name.split(".spool", 1)[0] + ".spool"  # the same source once drained
+            return parse_spool(data, source=f"spool:{name}", start_seq=start)
         return parse_history(
             data,
             fmt=self.ctx.settings.history_format or None,
@@ -208,6 +298,42 @@ class Watcher:
         return closed
 
 
+def _shell_alive(session: str) -> bool:
+    """Whether the shell of a session id (``<µs>-<pid>-<random>``) still runs here."""
+    parts = session.split("-")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return True  # not ours to judge
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def private_dir(path: Path) -> None:
+    """Make the spool directory exist with mode 0700 (only its owner can list or open it)."""
+    path.mkdir(mode=SPOOL_DIR_MODE, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, SPOOL_DIR_MODE)
+
+
+def create_private(path: Path) -> os.stat_result | None:
+    """Create an empty 0600 file at ``path`` unless one exists (then narrow its mode)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, SPOOL_FILE_MODE)
+    except FileExistsError:
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path, SPOOL_FILE_MODE)  # a hook was faster: narrow the mode it got
+        return None
+    try:
+        os.fchmod(fd, SPOOL_FILE_MODE)  # whatever the umask
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
 SUBSCRIBERS_GROUP = "reifier.session_closed"
 
 
@@ -248,7 +374,7 @@ def run_forever(
         def on_any_event(self, event: FileSystemEvent) -> None:
             wake.set()
 
-    watcher.ctx.spool_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(watcher.ctx.spool_dir)
     observer = Observer()
     dirs = {watcher.ctx.spool_dir, watcher.ctx.runbooks / "approved"}
     dirs |= {p.parent for p, k in watcher.sources() if k == "history"}

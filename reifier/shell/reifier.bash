@@ -32,6 +32,14 @@ if [[ ${__reifier_sid_pid-} != "$$" ]]; then
     __reifier_t0=
     __reifier_chk=
     __reifier_snap=
+    # The spool and the line file are created once, 0600 in a 0700 directory (a
+    # subshell sets the umask: this runs once per shell, never per command).
+    __reifier_d=${REIFIER_HOME:-$__reifier_default_home}/spool
+    if [[ -d $__reifier_d ]] || command mkdir -p -m 700 -- "$__reifier_d" 2>/dev/null; then
+        ( builtin umask 077 && : >>"$__reifier_d/$__reifier_sid.spool" \
+            && : >>"$__reifier_d/.$__reifier_sid.last" ) 2>/dev/null
+    fi
+    unset __reifier_d
 fi
 # The user name once per shell: $USER, else the prompt escape \u (getpwuid, no fork).
 __reifier_u='\u'

@@ -23,6 +23,14 @@ if [[ ${__reifier_sid_pid-} != $$ ]]; then
     typeset -g __reifier_sid_pid=$$
     typeset -g __reifier_t0= __reifier_cmd= __reifier_h= __reifier_snap=
     typeset -g __reifier_pending=0
+    # The spool is created once, 0600 in a 0700 directory (a subshell sets the
+    # umask: this runs once per shell, never per command).
+    () {
+        local d=${REIFIER_HOME:-$__reifier_default_home}/spool
+        [[ -d $d ]] || command mkdir -p -m 700 -- $d 2>/dev/null || return 0
+        ( umask 077 && : >>$d/$__reifier_sid.spool ) 2>/dev/null
+        return 0
+    }
 fi
 
 __reifier_preexec() {
