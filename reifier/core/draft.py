@@ -20,6 +20,7 @@ from reifier.core.constraints import propose as propose_constraint
 from reifier.core.lift import lift
 from reifier.core.models import CommandEvent, DraftCell, RunbookDraft, Session
 from reifier.core.params import render_parameters_cell
+from reifier.core.redact import render_secret_parameters, secret_parameters
 from reifier.core.tidy import Tidied, tidy
 
 NO_COMMANDS = "I saw no shell commands. Did you fix this via a GUI?"
@@ -203,7 +204,8 @@ def build_draft(session: Session, inputs: DraftInputs | None = None) -> RunbookD
     for c in steps:
         sources.append(_step_source(c, inputs.edits, prev_cwd))
         prev_cwd = c.cwd or prev_cwd
-    lifted = lift(sources)
+    sources, secrets = secret_parameters(sources)  # <REDACTED:…> → "$NAME" read from the env
+    lifted = lift(sources, reserved=tuple(secrets))
     params = dict(lifted.params)
     title = title_for(session, inputs.symptoms, params)
     draft_id = slugify(title)
@@ -225,7 +227,8 @@ def build_draft(session: Session, inputs: DraftInputs | None = None) -> RunbookD
                 "`-p NAME VALUE`, or `reifier run -p NAME VALUE`)."
             )
         )
-        cells.append(DraftCell("code", render_parameters_cell(params), tags=("parameters",)))
+        cell = render_parameters_cell(params) + render_secret_parameters(secrets)
+        cells.append(DraftCell("code", cell, tags=("parameters",)))
         # checks run between fixes (``nginx -t`` before a reload) gate the next step and
         # stay in the fix sequence; checks after the last fix verify the outcome
         pairs = list(zip(steps, lifted.sources, strict=True))

@@ -347,3 +347,132 @@ def rules_from_config(items: Sequence[Mapping[str, str]]) -> tuple[SecretRule, .
             raise ConfigError(f"redaction rule {name!r}: its example does not match its regex")
         rules.append(SecretRule(name, pattern, example, match.group("secret")))
     return tuple(rules)
+
+
+# -- redacted values as runbook parameters ---------------------------------------------
+
+_BARE_SECRET = {"PASSWORD", "PASSWD", "PASS", "PW", "PWD", "P", "A", "W", "K", "SECRET", "TOKEN",
+                "KEY", "PASSPHRASE", "OTP", "PIN", "AUTH", "CREDENTIALS", "U", "USER"}  # fmt: skip
+_SYNONYMS = dict.fromkeys(("PASSWD", "PASS", "PW", "PWD", "P", "A", "W", "K", "U", "USER",
+                           "AUTH", "CREDENTIALS"), "PASSWORD")  # fmt: skip
+_SECRETISH = re.compile(r"PASS|SECRET|TOKEN|KEY|AUTH|CRED|OTP")
+_BEFORE_RE = re.compile(
+    r"(?:\"(?P<json>[\w-]+)\"\s*:\s*\"|(?P<key>[A-Za-z_][\w.-]*)=|(?P<opt>--?[A-Za-z][\w-]*)(?:=|\s+)"
+    r"|(?P<cred>[\w.$\\-]+)[:%]|(?<!\S)(?P<win>/[A-Za-z]+):|(?P<glued>-[A-Za-z]))[\"']?$"
+)
+# Token-format rules name their parameter themselves (github-token → GITHUB_TOKEN).
+_RULE_NAMES = {"auth-header": "TOKEN", "api-key-header": "API_KEY", "cookie-header": "COOKIE",
+               "aws-access-key": "AWS_ACCESS_KEY_ID", "aws-secret-key": "AWS_SECRET_ACCESS_KEY",
+               "url-credentials": "PASSWORD", "curl-user": "PASSWORD", "jwt": "JWT"}  # fmt: skip
+_TOKEN_RULES = {"github-token", "gitlab-token", "slack-token", "slack-webhook", "stripe-key",
+                "google-api-key", "npm-token", "vault-token", "pypi-token", "openai-key",
+                "digitalocean-token", "sendgrid-key", "age-key", "known-token"}  # fmt: skip
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+
+
+def _tool_of(before: str) -> str:
+    """The command name of the simple command the text before a placeholder is in."""
+    segment = re.split(r"[;|&(\n]|\$\(", before)[-1].split()
+    words = [w for w in segment if "=" not in w or w.startswith("-")]
+    while words and words[0] in {"sudo", "env", "time", "nohup", "exec", "command", "doas"}:
+        words = words[1:]
+    return words[0].rsplit("/", 1)[-1] if words else ""
+
+
+def param_name(text: str, start: int, rule: str) -> str:
+    """The environment variable a placeholder at ``text[start]`` becomes, from its context.
+
+    ``--dbpassword=<…>`` → ``DBPASSWORD``; ``PGPASSWORD=<…>`` → ``PGPASSWORD``;
+    ``--registration-token <…>`` → ``REGISTRATION_TOKEN``; ``mysql -p<…>`` →
+    ``MYSQL_PASSWORD``; ``redis-cli -a <…>`` → ``REDIS_CLI_PASSWORD``.
+    """
+    line = text[:start].rsplit("\n", 1)[-1]
+    m = _BEFORE_RE.search(line)
+    raw = ""
+    if m is not None:
+        raw = next(g for g in m.groups() if g is not None)
+    name = _snake(raw) if m is None or m.group("cred") is None else "PASSWORD"
+    name = _SYNONYMS.get(name, name)
+    tool_text = text[:start]
+    if rule == "stdin-secret":  # named after the command reading it: echo X | gh auth login
+        after = text[start:].split("\n", 1)[0]
+        consumer = after.split("|", 1)[1] if "|" in after else line
+        low = consumer.lower()
+        name = "TOKEN" if "token" in low else "PASSWORD" if "pass" in low else "SECRET"
+        tool_text = consumer if "|" in after else tool_text
+    elif rule in _TOKEN_RULES and not _SECRETISH.search(name):
+        return _snake(rule)
+    elif rule in _RULE_NAMES and not _SECRETISH.search(name):
+        name = _RULE_NAMES[rule]
+    if not name or name in _BARE_SECRET or not _SECRETISH.search(name):
+        word = name if name in _BARE_SECRET else "SECRET"
+        word = _SYNONYMS.get(word, word)
+        tool = _snake(_tool_of(tool_text))
+        name = f"{tool}_{word}" if tool else word
+    if not re.match(r"[A-Z_]", name):
+        name = "S_" + name
+    return name
+
+
+def _quote_state(before: str) -> str:
+    """The quote a position is inside ("'", '"' or "") after the text ``before`` it."""
+    state = ""
+    i = 0
+    while i < len(before):
+        ch = before[i]
+        if state == "'":
+            state = "" if ch == "'" else state
+        elif ch == "\\":
+            i += 1
+        elif state == '"':
+            state = "" if ch == '"' else state
+        elif ch in "'\"":
+            state = ch
+        i += 1
+    return state
+
+
+def secret_parameters(sources: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """Turn every ``<REDACTED:rule>`` in cell sources into a ``$NAME`` parameter reference.
+
+    Returns the rewritten sources and ``{NAME: rule}`` in first-seen order: a runbook
+    reads those from the environment at run time (:func:`render_secret_parameters`),
+    so an approved runbook runs without anyone pasting a secret into it.
+    """
+    names: dict[str, str] = {}
+    out: list[str] = []
+    for src in sources:
+        parts: list[str] = []
+        pos = 0
+        here: set[str] = set()  # a name twice in one cell is two secrets (mc alias set … A S)
+        for m in PLACEHOLDER_RE.finditer(src):
+            rule = m.group()[len("<REDACTED:") : -1]
+            base = name = param_name(src, m.start(), rule)
+            n = 2
+            while name in here:
+                name, n = f"{base}_{n}", n + 1
+            here.add(name)
+            names.setdefault(name, rule)
+            start, end = m.span()
+            quote = _quote_state(src[:start])
+            if quote and src[start - 1] == quote and src[end : end + 1] == quote:
+                start, end, quote = start - 1, end + 1, ""  # '<R>' alone in its quotes
+            token = {"'": f"'\"${name}\"'", '"': f"${{{name}}}"}.get(quote, f'"${name}"')
+            parts.append(src[pos:start] + token)
+            pos = end
+        out.append("".join(parts) + src[pos:])
+    return out, names
+
+
+def render_secret_parameters(names: Mapping[str, str]) -> str:
+    """Parameters-cell lines that read redacted values from the environment at run time."""
+    if not names:
+        return ""
+    rules = ", ".join(dict.fromkeys(names.values()))
+    lines = [f"# Secrets ({rules}): never stored; read from the environment at run time"]
+    lines += [f'{name}="${{{name}:-}}"' for name in names]
+    return "\n".join(lines) + "\n"
