@@ -274,8 +274,8 @@ def build_draft(session: Session, inputs: DraftInputs | None = None) -> RunbookD
         meta["related_runbooks"] = list(inputs.previous)
     # Proposed constraints from the values the session used: the reviewer tightens them,
     # approval signs them, every run's values must satisfy them.
-    proposed = {name: c for name, value in params.items()
-                if (c := propose_constraint(name, value)) is not None}
+    proposed = {name: spec for name, value in params.items()
+                if (spec := propose_constraint(name, value)) is not None}
     if proposed:
         meta["parameters"] = proposed
     return RunbookDraft(id=draft_id, title=title, cells=tuple(cells), meta=meta)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reifier.adapters.notebooks import draft_to_notebook, write_pair
-from reifier.core.models import DraftCell, RunbookDraft
 from reifier.core.constraints import propose
+from reifier.core.models import DraftCell, RunbookDraft
 from reifier.core.params import render_parameters_cell
 
 

@@ -113,8 +113,10 @@ def test_old_rotated_logs_are_deleted_and_nothing_else(
     assert code == 0, data
     assert sorted(p.name for p in logs.iterdir()) == ["app.log", "app.log.0.gz", "keep.txt"]
     assert "app.log.1.gz" in text
-    code, data, _ = run_json(str(path), "-p", "LOG_DIR", str(logs), "-p", "DAYS", "0; rm -rf /")
-    assert code == 1 and data["status"] == "precondition-failed"
+    refused = invoke("run", str(path), "-p", "LOG_DIR", str(logs), "-p", "DAYS", "0; rm -rf /")
+    assert refused.exit_code == 3 and "parameter DAYS='0; rm -rf /' refused" in refused.output
+    refused = invoke("run", str(path), "-p", "LOG_DIR", "/etc")
+    assert refused.exit_code == 3 and "not under /var/log/ or /tmp/" in refused.output
 
 
 def test_port_in_use_is_found(kernel_env: dict[str, str]) -> None:

@@ -76,6 +76,7 @@ def echo_book(scratch: Path) -> dict[str, Any]:
         cell("markdown", "Only do this if the gate file exists"),
         cell("code", 'test -e "$DIR/gate"', "precondition"),
         cell("code", 'printf "%s" "$MSG" > "$DIR/msg"; echo "[$MSG]"'),
+        parameters={"DIR": {"path": {"under": ["/tmp/"]}}, "MSG": {"pattern": "(?s).*"}},
     )
 
 
@@ -158,7 +159,8 @@ def test_guarded_cell_runs_only_with_the_signed_allowance(env: Path) -> None:
     cache.mkdir()
     (cache / "a").touch()
     nb = runbook(cell("code", f"DIR='{cache}'", "parameters"), cell("code", 'rm -rf "$DIR"/*'))
-    path = write_approved("wipe", nb, "2:rm_empty_var")
+    # DIR is unconstrained: approval needs every rule a hostile DIR could trip allowed
+    path = write_approved("wipe", nb, "2:rm_catastrophic", "2:rm_outside_scratch")
     assert invoke("run", str(path)).exit_code == 0
     assert cache.exists() and not (cache / "a").exists()
 

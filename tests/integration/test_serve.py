@@ -41,14 +41,16 @@ def free_port() -> int:
 
 def approved_runbook(env: dict[str, str], rid: str, alertname: str, cells: Sequence[str], *,
                      params: dict[str, str] | None = None, autonomy: str = "auto",
-                     extra: dict[str, Any] | None = None) -> Path:
+                     extra: dict[str, Any] | None = None,
+                     constraints: dict[str, Any] | None = None) -> Path:
     """Write and approve a runbook matching ``alertname``; return its ``.ipynb``."""
     ws = Path(env["REIFIER_WORKSPACE"])
     toml = ws / "reifier.toml"
     if not toml.exists():
         toml.write_text("[autonomy]\nmin_successes = 0\ncooldown_s = 0\n")
     md = make_runbook(ws, rid, alerts=[{"alertname": alertname}], cells=list(cells),
-                      params=params or {"X": "1"}, autonomy=autonomy, folder="approved")
+                      params=params or {"X": "1"}, autonomy=autonomy, folder="approved",
+                      constraints=constraints)
     if extra:
         nb = notebooks.read(md.with_suffix(".ipynb"))
         nb["metadata"]["reifier"].update(extra)
@@ -145,8 +147,10 @@ def wait_metric(port: int, line: str) -> list[str]:
 def test_alert_runs_the_runbook_and_a_restart_keeps_it_idempotent(
         env: dict[str, str], serve: Serve, tmp_path: Path) -> None:
     out = tmp_path / "host.txt"
+    # HOST only reaches printf: no constraint needed, and any label arrives as data
     approved_runbook(env, "fix-web", "WebDown", [f'printf "%s" "$HOST" > {out}'],
-                     params={"HOST": "none"}, extra={"alert_params": {"HOST": "instance"}})
+                     params={"HOST": "none"}, extra={"alert_params": {"HOST": "instance"}},
+                     constraints={})
     serve.start()
     hostile = f"web-1'; touch {tmp_path}/pwned; '$(touch {tmp_path}/pwned2)"
     payload = alert_payload("WebDown", instance=hostile)
@@ -183,6 +187,37 @@ def test_alert_runs_the_runbook_and_a_restart_keeps_it_idempotent(
     finally:
         store.close()
     assert records.verify(ctx) == []
+
+
+def test_a_hostile_label_cannot_make_an_approved_runbook_destructive(
+        env: dict[str, str], serve: Serve, tmp_path: Path) -> None:
+    """An alert label mapped to a parameter must satisfy the signed constraint."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "terraform.log"
+    fake = bin_dir / "terraform"  # a stand-in that records what it was asked to do
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    fake.chmod(0o755)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    approved_runbook(env, "tf-apply", "DriftDetected", ['terraform "$ACTION" -auto-approve'],
+                     params={"ACTION": "plan"}, extra={"alert_params": {"ACTION": "action"}},
+                     constraints={"ACTION": {"enum": ["plan", "apply"]}})
+    serve.start()
+    status, answer = post(serve.port, alert_payload("DriftDetected", action="destroy"))
+    assert status == 202, answer
+    [alert] = answer["alerts"]
+    if alert["runs"]:
+        info = wait_run(serve.port, alert["runs"][0])
+        assert info["status"] == "refused", info
+        assert "ACTION='destroy'" in info["reason"]
+    else:
+        assert "ACTION='destroy'" in json.dumps(alert["decisions"])
+    assert not log.exists()  # nothing ran
+    status, answer = post(serve.port, alert_payload("DriftDetected", action="plan"))
+    [alert] = answer["alerts"]
+    info = wait_run(serve.port, alert["runs"][0])
+    assert info["status"] == "ok", info
+    assert log.read_text() == "plan -auto-approve\n"
 
 
 def test_restart_marks_a_killed_job_interrupted_and_keeps_its_record(
@@ -233,7 +268,7 @@ def test_serve_without_token_exits_2_in_one_line(env: dict[str, str]) -> None:
 def test_example_receiver_runs_plain_papermill(env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "host.txt"
     notebook = approved_runbook(env, "papermill-fix", "Plain", [f'printf "%s" "$HOST" > {out}'],
-                                params={"HOST": "none"})
+                                params={"HOST": "none"}, constraints={"HOST": {"host": {}}})
     runs = tmp_path / "runs"
     port = free_port()
     with (tmp_path / "receiver.log").open("wb") as log:  # a pipe nobody reads would fill up

@@ -375,7 +375,7 @@ def test_injected_cell_in_a_file_makes_it_stale() -> None:
 def test_plan_judges_cells_with_the_run_values_and_the_signed_allow_list() -> None:
     ap.plan_run(approved(wipe()), KEY)  # the default /tmp/cache: rm -rf /tmp/cache/*
     hostile = inject_parameters(approved(wipe()), {"DIR": ""})
-    with pytest.raises(Refused, match="code cell 2: refused by rule rm_catastrophic.* with DIR=''"):
+    with pytest.raises(Refused, match=r"code cell 2: refused by rule rm_catastrophic.* with DIR=''"):
         ap.plan_run(hostile, KEY)
     allowed = inject_parameters(approved(wipe(), allow={"2": ["rm_catastrophic"]}), {"DIR": ""})
     plan = ap.plan_run(allowed, KEY)

@@ -45,7 +45,7 @@ def test_invalid_values_are_refused_naming_parameter_and_value(name: str, value:
 
 
 def test_an_inventory_that_cannot_be_read_admits_nothing() -> None:
-    with pytest.raises(Refused, match="inventory hosts.ini is not available"):
+    with pytest.raises(Refused, match=r"inventory hosts\.ini is not available"):
         c.check_values(c.parse(SPECS), {"INV": "db-7"}, None)
 
 
