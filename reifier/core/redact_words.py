@@ -116,8 +116,7 @@ FLAG_OPTIONS: dict[str, frozenset[str]] = {
         ),
         (
             "mysql mysqldump mysqladmin mysqlimport mysqlcheck mysqlshow mysqlslap mysqlpump "
-            "mysqlbinlog mariadb mariadb-dump mariadb-admin mariadb-import mariadb-check "
-            "mysqlsh mycli",
+            "mysqlbinlog mariadb mariadb-dump mariadb-admin mariadb-import mariadb-check",
             "--password -p",
         ),
         ("gocryptfs", "-passwd --passwd"),
@@ -236,6 +235,7 @@ TOOL_OPTIONS: dict[str, dict[str, str]] = {
         ("x11vnc", "-passwd=next"),
         ("plink pscp psftp", "-pw=next"),
         ("useradd usermod", "-p=next"),
+        ("doctl", "-t=next"),
         (
             "snmpwalk snmpget snmpset snmpbulkwalk snmpbulkget snmptable snmptrap snmpdelta "
             "snmpstatus snmpinform",
@@ -270,6 +270,13 @@ CREDENTIAL_SEGMENTS = frozenset((
 ))  # fmt: skip
 # Options whose value is `user,pass` (comma-separated).
 COMMA_CREDENTIALS: dict[str, frozenset[str]] = {"lftp": frozenset({"-u", "--user"})}
+# Tool options whose value is `user:pass` though their name does not say so.
+TOOL_CREDENTIALS: dict[str, frozenset[str]] = {
+    "transmission-remote": frozenset({"-n", "--auth"}),
+    "lwp-request": frozenset({"-C"}),
+    "http": frozenset({"-a", "--auth"}),
+    "https": frozenset({"-a", "--auth"}),
+}
 # In a command that sets secrets (ALL_VALUES_SECRET), these options carry the value.
 SECRET_VALUE_OPTIONS = frozenset(
     ("--body", "-b", "--value", "--data", "--from-literal", "--secret-value")
@@ -298,6 +305,7 @@ class Positional:
     keyword: frozenset[str] = frozenset()
     takes_value: frozenset[str] = frozenset()  # the tool's options taking a value
     fewer_with: tuple[str, int] = ("", 0)  # a flag that lowers min_count to this many
+    when: str = ""  # a flag that must be present (pulumi config set --secret K V)
 
 
 def _p(
@@ -308,9 +316,10 @@ def _p(
     keyword: str = "",
     takes: str = "",
     fewer_with: tuple[str, int] = ("", 0),
+    when: str = "",
 ) -> Positional:
-    return Positional(tool, tuple(path.split()), indexes, min_count,
-                      frozenset(keyword.split()), frozenset(takes.split()), fewer_with)  # fmt: skip
+    return Positional(tool, tuple(path.split()), indexes, min_count, frozenset(keyword.split()),
+                      frozenset(takes.split()), fewer_with, when)  # fmt: skip
 
 
 POSITIONALS: tuple[Positional, ...] = (
@@ -328,6 +337,22 @@ POSITIONALS: tuple[Positional, ...] = (
         fewer_with=("-n", 3),
     ),
     _p("hsw-cli", "unlock", (0,), 1),
+    _p(
+        "pulumi",
+        "config set",
+        (1,),
+        2,
+        takes="--path --stack -s --cwd -C --config-file",
+        when="--secret",
+    ),
+    _p(
+        "ansible-vault",
+        "encrypt_string",
+        (0,),
+        1,
+        takes="--name -n --vault-id --vault-password-file --encrypt-vault-id --output",
+    ),
+    _p("pdftk", keyword="input_pw owner_pw user_pw"),
     _p("hsw-rpc", "walletpassphrase", (0,), 1),
     _p("bitcoin-cli", "walletpassphrase", (0,), 1),
     _p("bitcoin-cli", "encryptwallet", (0,), 1),
@@ -597,6 +622,9 @@ def _assignments(word: Word, every_value: bool) -> Iterator[Finding]:
             continue
         if _PLACEHOLDER_VALUE.match(value) or placeholder(value):
             continue
+        kind = secret_name(key)
+        if not every_value and kind is not None and not _accepts(kind, value):
+            continue
         yield _part(word, start, "secret-assignment", end)
 
 
@@ -713,8 +741,9 @@ def _option_step(c: _Command, i: int, name: str, value: str | None, at: int) -> 
     if kind is not None and (value is not None or name not in c.flags):
         return _secret_option(c, i, kind, value, at)
     segments = _segments(name)
-    if kind is None and segments and segments[-1] in CREDENTIAL_SEGMENTS:
-        user_group = segments[-1] in {"u", "user"}
+    tool_cred = name in TOOL_CREDENTIALS.get(c.tool, frozenset())
+    if kind is None and (tool_cred or (segments and segments[-1] in CREDENTIAL_SEGMENTS)):
+        user_group = not tool_cred and segments[-1] in {"u", "user"}
         if value is not None:
             cred = _userpass_part(word, value, at, user_group)
             if cred is not None:
@@ -766,6 +795,8 @@ def _command_findings(cmd: SimpleCommand, conservative: bool) -> Iterator[Findin
     words = bashparse.unwrap(cmd.words)
     if not words:
         return
+    for assign in cmd.assigns:  # NAME=value before the command (CF_Key=…, ServerPassword=…)
+        yield from _assignments(assign, False)
     c = _Command.of(words)
     i = 1
     done: set[int] = set()
@@ -838,6 +869,8 @@ def _positionals(tool: str, words: tuple[Word, ...], done: set[int]) -> Iterator
             continue
         if tool == "htpasswd" and not any(t.startswith("-") and "b" in t for t in texts[1:]):
             continue
+        if spec.when and spec.when not in texts:
+            continue
         positionals: list[int] = []
         skip = False
         for i in range(1, len(words)):
@@ -884,6 +917,8 @@ def _stdin_consumer(words: tuple[Word, ...]) -> bool:
         return True
     if tool == "passwd" and "--stdin" in texts:
         return True
+    if texts and texts[-1].startswith("-") and secret_name(texts[-1]) in STRONG_WORDS:
+        return True  # `… --password` last, with nothing after it: it reads stdin
     if tool in STDIN_TOOLS:
         path = STDIN_TOOLS[tool]
         return all(p in texts for p in path)
@@ -905,10 +940,21 @@ def _fed_words(words: tuple[Word, ...]) -> list[Word]:
     return out
 
 
+def _sudo_stdin(words: tuple[Word, ...]) -> bool:
+    """``sudo -S``: sudo reads the password on stdin."""
+    for w in words[1:]:
+        if not w.text.startswith("-"):
+            return False
+        if w.text in {"-S", "--stdin"} or (w.text[1:2] != "-" and "S" in w.text[1:]):
+            return True
+    return False
+
+
 def _stdin_findings(text: str, commands: tuple[SimpleCommand, ...]) -> Iterator[Finding]:
     for k, cmd in enumerate(commands):
         words = bashparse.unwrap(cmd.words)
-        if not _stdin_consumer(words):
+        sudo = _tool(cmd.words) == "sudo" and _sudo_stdin(cmd.words)
+        if not (sudo or _stdin_consumer(words)):
             continue
         for op, target in cmd.redirects:  # here-strings and here-documents
             if op == "<<<" and is_value(target.text):

@@ -228,7 +228,38 @@ OTHER_TOOLS = [
     ("ncftp -u ops -p Ncftp-Pass-29 ftp.example.com", "Ncftp-Pass-29"),
     ("openssl pkcs12 -export -in c.pem -out c.p12 -passout pass:P12-Pass-31", "P12-Pass-31"),
     ("grafana-cli admin reset-admin-password Graf-Pass-32", "Graf-Pass-32"),
+    ("pulumi config set --secret dbPassword Pulumi-Pass-1", "Pulumi-Pass-1"),
+    ("ansible-vault encrypt_string 'Vault-Str-2x' --name db_password", "Vault-Str-2x"),
+    ("pdftk secured.pdf input_pw Pdftk-Pass-3 output plain.pdf", "Pdftk-Pass-3"),
+    ("transmission-remote -n ops:Trans-Pass-4 -l", "Trans-Pass-4"),
+    ("skopeo copy --src-creds ops:Skopeo-Pass-7 docker://a docker://b", "Skopeo-Pass-7"),
+    ("etcdctl --user root:Etcd-Pass-8 get /x", "Etcd-Pass-8"),
+    ("certbot certonly --eab-kid kid --eab-hmac-key Hmac-Key-10xYz", "Hmac-Key-10xYz"),
+    ("rabbitmqadmin -u ops -p Rabbit-Pass-11 list queues", "Rabbit-Pass-11"),
+    ("rpcclient -U 'ops%Rpc-Pass-14' 10.0.0.1", "Rpc-Pass-14"),
+    ("doctl auth init -t Do-Tok-16abcdef", "Do-Tok-16abcdef"),
+    ("mycli -u root -p Mycli-Pass-20 db", "Mycli-Pass-20"),
+    ("nmcli con modify Home wifi-sec.psk Nm-Psk-22", "Nm-Psk-22"),
+    ("mongodump --uri 'mongodb+srv://ops:Mongo-Pass-31@c0.x.net/db'", "Mongo-Pass-31"),
+    ("ssh-keygen -p -P Old-Pass-33 -N New-Pass-34 -f key", "New-Pass-34"),
+    ("ipa user-add ops --first o --last p --password <<< 'Ipa-Pass-41'", "Ipa-Pass-41"),
+    ("sudo -S systemctl restart app <<< 'Sudo-Pass-42'", "Sudo-Pass-42"),
+    ("echo 'Sudo-Pass-43' | sudo -S apt-get update", "Sudo-Pass-43"),
 ]
+
+NOT_SECRETS = [
+    "hashcat -m 0 -a 0 hash.txt rockyou.txt", "ssh-keygen -p -f ~/.ssh/id_ed25519",
+    "pass insert email/work", "vault token lookup", "kubectl create token default",
+    "openssl passwd -stdin", "grep -rn password_reset app/", "git log -S password --oneline",
+    "sudo -S true", "sudo -u www-data php artisan key:generate", "curl -u ops https://x",
+    "wget --ask-password https://x/f", "ssh -i ~/.ssh/deploy_key ops@web1",
+    "echo 'select 1' | psql -U app -d appdb", "echo done | tee -a /var/log/deploy.log",
+]
+
+
+@pytest.mark.parametrize("cmd", NOT_SECRETS)
+def test_other_tools_without_secrets_unchanged(cmd: str) -> None:
+    assert redact(cmd).text == cmd
 
 
 @pytest.mark.parametrize(("cmd", "secret"), OTHER_TOOLS)
