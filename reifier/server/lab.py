@@ -153,6 +153,12 @@ def detail(roots: LabRoots, path: Path) -> dict[str, Any]:
     info["refusals"] = [{"cell": r.cell, "reason": r.reason, "rules": list(r.rules)}
                         for r in core.guard_refusals(nb, {})]
     info["parameters"] = core.parameter_defaults(nb)
+    # Every code cell the signature will cover, verbatim, and the constraints it signs:
+    # the dialog shows exactly what is approved, nothing rendered or summarised.
+    info["cells"] = [{"cell": n, "source": core.cell_form(c)["source"],
+                      "tags": core.cell_form(c)["tags"]}
+                     for n, c in enumerate(core.code_cells(nb), 1)]
+    info["constraints"] = core.meta(nb).get("parameters") or {}
     info["approver"] = approver()
     return info
 

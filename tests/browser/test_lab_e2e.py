@@ -180,6 +180,8 @@ def drive(page: Any, lab: Lab) -> None:
     dialog.locator(".reifier-digest").wait_for()
     assert dialog.locator(".reifier-digest").inner_text().startswith("sha256:")
     dialog.get_by_text("no findings").wait_for()
+    # the dialog shows every code cell it signs, verbatim
+    assert dialog.locator(".reifier-signed-source").count() >= 2
     shot(page, "03-approve-dialog")
     close_dialog(page)
     page.locator(".reifier-toolbar-status .reifier-badge-approved").wait_for()

@@ -96,6 +96,9 @@ async def test_lists_drafts_and_approved_with_status(jp_fetch: Any, ws: Path) ->
     assert detail["digest"].startswith("sha256:")
     assert detail["refusals"] == []
     assert detail["approver"] == approver()
+    # every code cell the signature covers, verbatim (parameters cell included)
+    assert [c["cell"] for c in detail["cells"]] == list(range(1, len(detail["cells"]) + 1))
+    assert detail["cells"][0]["tags"] == ["parameters"] and "DB=" in detail["cells"][0]["source"]
 
 
 async def test_bad_json_is_400(jp_fetch: Any, ws: Path) -> None:

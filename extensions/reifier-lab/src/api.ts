@@ -7,7 +7,14 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-export type Status = 'draft' | 'approved' | 'stale' | 'bad-signature' | 'unreadable';
+export type Status =
+  | 'draft'
+  | 'approved'
+  | 'stale'
+  | 'bad-signature'
+  | 'superseded'
+  | 'revoked'
+  | 'unreadable';
 
 export interface IHistoryEntry {
   status: string;
@@ -42,11 +49,19 @@ export interface IRefusal {
   rules: string[];
 }
 
+export interface ISignedCell {
+  cell: number;
+  source: string;
+  tags: string[];
+}
+
 export interface IRunbookDetail extends IRunbook {
   history: IHistoryEntry[];
   digest: string;
   refusals: IRefusal[];
   parameters: Record<string, string>;
+  cells: ISignedCell[];
+  constraints: Record<string, unknown>;
   approver: string;
 }
 

@@ -35,6 +35,34 @@ function guardFindings(detail: IRunbookDetail): HTMLElement {
   );
 }
 
+/** Every code cell the signature covers, verbatim, and the signed constraints. */
+function signedCells(detail: IRunbookDetail): HTMLElement {
+  const constraints = Object.entries(detail.constraints ?? {});
+  return h(
+    'div',
+    { class: 'reifier-signed' },
+    ...detail.cells.map(c =>
+      h(
+        'div',
+        { class: 'reifier-signed-cell' },
+        h(
+          'div',
+          { class: 'reifier-signed-label' },
+          `code cell ${c.cell}` + (c.tags.length ? ` [${c.tags.join(', ')}]` : '')
+        ),
+        h('pre', { class: 'reifier-signed-source' }, c.source)
+      )
+    ),
+    h(
+      'ul',
+      { class: 'reifier-constraints' },
+      ...(constraints.length
+        ? constraints.map(([name, spec]) => h('li', {}, `${name}: ${JSON.stringify(spec)}`))
+        : [h('li', {}, 'no parameter constraints')])
+    )
+  );
+}
+
 /** Ask for confirmation, then approve; resolve with the new status (null if cancelled). */
 export async function approveRunbook(path: string): Promise<IStatus | null> {
   let detail: IRunbookDetail;
@@ -53,7 +81,8 @@ export async function approveRunbook(path: string): Promise<IStatus | null> {
         ['Status', badge(detail.status, detail.reason)],
         ['Digest', h('code', { class: 'reifier-digest' }, detail.digest)],
         ['Approver', detail.approver],
-        ['Guard', guardFindings(detail)]
+        ['Guard', guardFindings(detail)],
+        ['Signs', signedCells(detail)]
       ])
     )
   });
