@@ -30,6 +30,7 @@ from reifier.core.guard import evaluate
 from reifier.core.params import (
     INJECTED_TAG,
     PARAMETERS_TAG,
+    dynamic_names,
     parse_parameters_cell,
     render_parameters_cell,
     validate_name,
@@ -111,6 +112,21 @@ def parameter_defaults(nb: NB) -> dict[str, str]:
     for cell in code_cells(nb):
         if PARAMETERS_TAG in _tags(cell):
             return parse_parameters_cell(_source(cell))
+    return {}
+
+
+def literal_defaults(nb: NB) -> dict[str, str]:
+    """Return the defaults whose value is known before bash runs (no ``$``, no backquote).
+
+    ``DB_PASSWORD="${DB_PASSWORD:-}"`` reads the environment at run time: the
+    guard must not judge the text ``${DB_PASSWORD:-}`` as its value (the kernel
+    judges the live value instead).
+    """
+    for cell in code_cells(nb):
+        if PARAMETERS_TAG in _tags(cell):
+            source = _source(cell)
+            dynamic = dynamic_names(source)
+            return {k: v for k, v in parse_parameters_cell(source).items() if k not in dynamic}
     return {}
 
 
@@ -382,7 +398,8 @@ def plan_run(nb: NB, key: bytes, *, require_resolvable: bool = False,
         raise Refused(f"runbook is {state.status}: {state.reason}")
     approval = meta(nb)["approval"]
     effective = {**defaults, **given}
-    cons.check_values(cons.parse(meta(nb).get("parameters")), effective, hosts_of)
+    bindable = {**literal_defaults(nb), **given}  # values known before bash runs
+    cons.check_values(cons.parse(meta(nb).get("parameters")), bindable, hosts_of)
     cells = list(nb.get("cells", []))
     numbers: dict[int, int] = {}
     allow: dict[int, frozenset[str]] = {}
@@ -392,7 +409,7 @@ def plan_run(nb: NB, key: bytes, *, require_resolvable: bool = False,
         if i != injected:
             numbers[i] = len(numbers) + 1
             allow[i] = frozenset(approval.get("allow", {}).get(str(numbers[i]), ()))
-        bound = None if i == injected or PARAMETERS_TAG in _tags(cell) else effective
+        bound = None if i == injected or PARAMETERS_TAG in _tags(cell) else bindable
         verdict = evaluate(_source(cell), allow=allow.get(i, frozenset()),
                            require_resolvable=require_resolvable, values=bound)
         if not verdict.allowed:
@@ -430,7 +447,8 @@ def guard_refusals(nb: NB, allow: Mapping[str, Iterable[str]],
     can steer a cell into a destructive command is flagged here, at approval,
     not at 3 a.m. The fix is a constraint, or the approver's allowance.
     """
-    defaults = parameter_defaults(nb)
+    defaults = literal_defaults(nb)
+    declared = frozenset(parameter_defaults(nb))  # any of them can be set by -p or a label
     constraints = cons.parse(meta(nb).get("parameters"))
     out = []
     for number, cell in enumerate(code_cells(nb), 1):
@@ -442,14 +460,15 @@ def guard_refusals(nb: NB, allow: Mapping[str, Iterable[str]],
                            values=defaults)
         reason, found = verdict.reason, tuple(dict.fromkeys(f.rule for f in verdict.blocking))
         if verdict.allowed:
-            reason, found = _exposure(source, rules, require_resolvable, defaults, constraints)
+            reason, found = _exposure(source, rules, require_resolvable, defaults, declared,
+                                      constraints)
         if found:
             out.append(Refusal(number, reason, found))
     return out
 
 
 def _exposure(source: str, allow: frozenset[str], require_resolvable: bool,
-              defaults: Mapping[str, str],
+              defaults: Mapping[str, str], declared: frozenset[str],
               constraints: Mapping[str, cons.Constraint]) -> tuple[str, tuple[str, ...]]:
     """Try the values each parameter's constraint admits.
 
@@ -457,7 +476,7 @@ def _exposure(source: str, allow: frozenset[str], require_resolvable: bool,
     (so one ``--allow`` list, or one constraint, settles the cell), or ("", ()).
     """
     reason, rules = "", {}
-    for name in sorted(references(source) & defaults.keys()):
+    for name in sorted(references(source) & declared):
         constraint = constraints.get(name)
         for value in cons.candidates(constraint):
             verdict = evaluate(source, allow=allow, require_resolvable=require_resolvable,

@@ -275,12 +275,39 @@ def sql_destructive(inv: Invocation) -> str | None:
         return f"{inv.name} drops a database"
     if inv.name not in ("psql", "mysql", "mariadb", "sqlite3", "clickhouse-client", "cqlsh"):
         return None
-    texts = [inv.stdin_text or "", *inv.words]
-    for text in texts:
+    for text in _sql_texts(inv):
         match = SQL_DESTRUCTIVE.search(text)
         if match:
             return f"{inv.name} runs SQL {match.group(0).strip()!r}"
     return None
+
+
+_SQL_OPTIONS = ("-c", "--command", "-e", "--execute", "-q", "--query", "--cmd")
+
+
+def _sql_texts(inv: Invocation) -> list[str]:
+    """Return what the client runs as SQL: stdin, ``-c``/``-e``/``--query`` values, and
+    sqlite3's statements after the database; never a password, user or host value."""
+    words = list(inv.words)
+    out = [inv.stdin_text or ""]
+    positional = []
+    skip = False
+    for i, word in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        if word in _SQL_OPTIONS:
+            out.extend(words[i + 1:i + 2])
+            skip = True
+        elif word.startswith(tuple(f"{o}=" for o in _SQL_OPTIONS if o.startswith("--"))):
+            out.append(word.split("=", 1)[1])
+        elif word[:2] in ("-c", "-e") and len(word) > 2 and not word.startswith("--"):
+            out.append(word[2:])  # -e"DROP TABLE x"
+        elif not word.startswith("-"):
+            positional.append(word)
+    if inv.name == "sqlite3":
+        out.extend(positional[1:])
+    return out
 
 
 def kubectl_delete(inv: Invocation) -> str | None:

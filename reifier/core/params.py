@@ -84,6 +84,24 @@ def parse_parameters_cell(source: str) -> dict[str, str]:
     return out
 
 
+def dynamic_names(source: str) -> frozenset[str]:
+    """Return the names a parameters cell assigns with shell expansions (``"${X:-}"``).
+
+    Their value is only known when bash runs the cell (an environment variable,
+    ``$(hostname)``), so they must not be judged by the text that
+    :func:`parse_parameters_cell` returns for them.
+    """
+    out = set()
+    for line in source.split("\n"):
+        match = _ASSIGN.match(line)
+        if match is None or line.lstrip().startswith("#"):
+            continue
+        raw = match.group(2)
+        if not raw.startswith("'") and re.search(r"[$`]", raw):
+            out.add(match.group(1))
+    return frozenset(out)
+
+
 def as_text(value: object) -> str:
     """Turn a papermill parameter value (str, number, bool, None) into text."""
     if value is None:

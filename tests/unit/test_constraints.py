@@ -95,3 +95,20 @@ def test_fences_inside_html_comments_are_hidden_code() -> None:
     assert hidden_code_cells(md, ["echo shown", "rm -rf /srv/app"]) == [2]
     assert hidden_code_cells(md, ["echo shown"]) == []
     assert hidden_code_cells(md, ["echo shown", "echo shown"]) == [2]  # counted, not set
+
+
+def test_defaults_read_from_the_environment_are_not_judged_as_text() -> None:
+    from reifier.core import approval as ap
+    from tests.unit.test_approval import cell, runbook
+
+    nb = runbook(cell("code", 'DB_PASSWORD="${DB_PASSWORD:-}"\nDB=main', "parameters"),
+                 cell("code", 'psql -d "$DB" -c "SELECT 1" --password="$DB_PASSWORD"'),
+                 parameters={"DB": {"enum": ["main"]}})
+    assert ap.literal_defaults(nb) == {"DB": "main"}
+    assert ap.parameter_defaults(nb)["DB_PASSWORD"] == "${DB_PASSWORD:-}"
+    assert ap.guard_refusals(nb, {}) == []
+    # still a parameter: -p can set it, so approval probes it too
+    nb2 = runbook(cell("code", 'DIR="${DIR:-/tmp/x}"', "parameters"),
+                  cell("code", 'rm -rf -- "${DIR:?}"'))
+    [refusal] = ap.guard_refusals(nb2, {})
+    assert "parameter DIR has no constraint" in refusal.reason
