@@ -69,6 +69,9 @@ def test_hooked_bash_spool_is_private_and_consumed(tmp_path: Path) -> None:
         assert "echo spool-check-one" in commands(home)
         left = plaintext_left(spool)
         assert b"spool-check-one" not in left and b"ghp_sMehGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8" not in left
+        stored = b"".join(p.read_bytes() for p in home.rglob("reifier.db*"))  # store and WAL
+        assert b"API_TOKEN=<REDACTED:github-token>" in stored
+        assert b"ghp_sMehGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8" not in stored
         sh.run("echo spool-check-two")  # the hook goes on writing after its file was retired
         assert all(mode(p) == 0o600 for p in spool.glob("*.spool"))
         run("watch", "--once", env=env)
