@@ -23,7 +23,7 @@ from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
 from reifier.core import approval as core
 from reifier.core.approval import ApprovalState
-from reifier.core.params import INJECTED_TAG
+from reifier.core.params import INJECTED_TAG, PARAMETERS_TAG
 from reifier.errors import BadInput, NotFound, Refused
 
 _SEVERITY = {"revoked": 3, "superseded": 3, "bad-signature": 3, "stale": 2, "draft": 1,
@@ -219,16 +219,65 @@ def prepare_approval(ctx: Context, path: Path, by: str, allow: Sequence[tuple[st
     if path.suffix == ".md":
         nb = _with_outputs(nb, path.with_suffix(".ipynb"))
     _keep_metadata_in_markdown(nb)
-    return core.approve(nb, by=by, at=now_iso(), allow=allow_map, key=key)
+    from reifier.core.draft import approved_note  # the scribe's tables: only when approving
+
+    at = now_iso()
+    for cell in nb["cells"]:
+        if cell.get("cell_type") == "markdown":
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = approved_note(str(text), by, at)
+    return core.approve(nb, by=by, at=at, allow=allow_map, key=key)
+
+
+def _check_runnable_and_unique(ready: Sequence[tuple[Path, notebooks.NB]],
+                               ids: dict[str, set[Path]], allow_empty: bool) -> None:
+    """Refuse a runbook with nothing to run, or whose id another runbook already has.
+
+    Records, Execution nodes, approval history and matching are keyed by the id:
+    two runbooks sharing one would count each other's runs and replace each
+    other's matches.
+    """
+    for path, nb in ready:
+        steps = [c for c in core.code_cells(nb)
+                 if PARAMETERS_TAG not in (c.get("metadata", {}).get("tags") or [])]
+        if not steps and not allow_empty:
+            raise Refused(f"{path}: has no code cells to run (a \"did you fix this via a "
+                          "GUI?\" draft?): add the steps as bash cells, or approve with "
+                          "--allow-empty")
+        rid = runbook_id(nb)
+        if not rid:
+            raise BadInput(f"{path}: has no metadata reifier.id; give it a unique id")
+        mine = {p.with_suffix("") for p in notebooks.pair_paths(path)}
+        others = sorted(p for p in ids.get(rid, set()) if p.with_suffix("") not in mine)
+        if others:
+            raise Refused(f"{path}: id {rid!r} is also the id of {others[0]}; ids key records, "
+                          "runs and matches: give one of them another id")
+        ids.setdefault(rid, set()).update(notebooks.pair_paths(path))
+
+
+def workspace_ids(ctx: Context) -> dict[str, set[Path]]:
+    """Map each runbook id in the workspace to the files that carry it."""
+    out: dict[str, set[Path]] = {}
+    for path in notebooks.runbook_files(ctx.runbooks):
+        try:
+            rid = runbook_id(notebooks.read(path))
+        except (BadInput, Refused):
+            continue  # an unreadable file has no id to clash with
+        if rid:
+            out.setdefault(rid, set()).add(path.resolve())
+    return out
 
 
 def approve_paths(ctx: Context, paths: Sequence[Path], by: str,
-                  allow: Sequence[tuple[str, str]] = ()) -> list[PairStatus]:
+                  allow: Sequence[tuple[str, str]] = (), *,
+                  allow_empty: bool = False) -> list[PairStatus]:
     """Approve several runbooks all-or-nothing: every check passes before any write."""
     if allow and len(paths) > 1:
         raise BadInput("--allow names cells of one runbook: approve one path at a time")
     key = load_key(ctx.home)
     ready = [(p, prepare_approval(ctx, p, by, allow, key)) for p in paths]
+    _check_runnable_and_unique([(p.resolve(), nb) for p, nb in ready], workspace_ids(ctx),
+                               allow_empty)
     for path, nb in ready:
         notebooks.write_pair(nb, path)
         record_history(ctx, nb, "approve", by)

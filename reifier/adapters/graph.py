@@ -46,16 +46,7 @@ class Catalog:
 
 def runbook_files(ctx: Context) -> list[Path]:
     """Return one ``.ipynb`` (or lone ``.md``) per runbook in drafts/ and approved/."""
-    found: list[Path] = []
-    for sub in ("approved", "drafts"):
-        directory = ctx.runbooks / sub
-        if not directory.is_dir():
-            continue
-        stems = {p.with_suffix("") for p in directory.iterdir() if p.suffix in {".md", ".ipynb"}}
-        for stem in sorted(stems):
-            nb = stem.with_suffix(".ipynb")
-            found.append(nb if nb.exists() else stem.with_suffix(".md"))
-    return found
+    return notebooks.runbook_files(ctx.runbooks)
 
 
 def _edges_of(store: Store, node: int, rel: str, incoming: bool) -> None:

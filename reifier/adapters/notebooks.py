@@ -171,3 +171,17 @@ def reifier_meta(nb: NB) -> dict[str, Any]:
     """Return ``metadata.reifier`` (empty when absent)."""
     meta = nb.get("metadata", {}).get("reifier", {})
     return meta if isinstance(meta, dict) else {}
+
+
+def runbook_files(runbooks: Path) -> list[Path]:
+    """Return one ``.ipynb`` (or lone ``.md``) per runbook in drafts/ and approved/."""
+    found: list[Path] = []
+    for sub in ("approved", "drafts"):
+        directory = runbooks / sub
+        if not directory.is_dir():
+            continue
+        stems = {p.with_suffix("") for p in directory.iterdir() if p.suffix in {".md", ".ipynb"}}
+        for stem in sorted(stems):
+            nb = stem.with_suffix(".ipynb")
+            found.append(nb if nb.exists() else stem.with_suffix(".md"))
+    return found

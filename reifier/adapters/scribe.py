@@ -21,7 +21,7 @@ from reifier.core.classify import assign_roles
 from reifier.core.draft import DraftInputs, build_draft, with_related
 from reifier.core.models import Session
 from reifier.core.redact import redact
-from reifier.errors import NotFound
+from reifier.errors import BadInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -82,14 +82,29 @@ def draft_session(
     session_id: str | None = None,
     *,
     symptom: str | None = None,
+    force: bool = False,
 ) -> DraftResult:
-    """Write (or find) the draft pair of one session."""
+    """Write (or find) the draft pair of one session.
+
+    A session already drafted keeps its draft (a human may have edited it):
+    asking for another symptom then is an error that names ``--force``, which
+    regenerates the draft in place.
+    """
     session = load_session(store, session_id)
     drafts_dir = ctx.runbooks / "drafts"
     known = _existing(drafts_dir) + _existing(ctx.runbooks / "approved")
+    replace: Path | None = None
     for path, meta in known:
         if meta.get("session", {}).get("id") == session.id and path.parent == drafts_dir:
+            if force:
+                replace = path
+                continue
+            if symptom:
+                raise BadInput(f"session {session.id} is already drafted as "
+                               f"{path.with_suffix('.md')}; pass --force to regenerate it "
+                               "(a human's edits there are lost)")
             return DraftResult(path.with_suffix(".md"), path, False, str(meta.get("id", "")), ())
+    known = [(p, m) for p, m in known if p != replace]
     alerts = _alerts_during(store, session)
     if symptom:
         symptoms = [redact(symptom).text]
@@ -125,9 +140,10 @@ def draft_session(
     if related:
         draft = with_related(draft, related)
     stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(session.started or time.time()))
-    base = drafts_dir / f"{draft.id}-{stamp}"
+    base = drafts_dir / f"{draft.id}-{stamp}" if replace is None else replace.with_suffix("")
     n = 2
-    while base.with_suffix(".md").exists() or base.with_suffix(".ipynb").exists():
+    while replace is None and (base.with_suffix(".md").exists()
+                               or base.with_suffix(".ipynb").exists()):
         base = drafts_dir / f"{draft.id}-{stamp}-{n}"
         n += 1
     md, nb = write_pair(draft_to_notebook(draft), base.with_suffix(".ipynb"))

@@ -27,6 +27,8 @@ def default_approver() -> str:
     help="Let code cell CELL (number or cell id) run despite guard rule RULE; signed too.",
 )
 @click.option("--revoke", is_flag=True, help="Put the runbooks back in draft instead.")
+@click.option("--allow-empty", is_flag=True,
+              help="Approve a runbook that has no code cells to run (refused otherwise).")
 @workspace_option
 @json_option
 def cmd_approve(
@@ -35,13 +37,16 @@ def cmd_approve(
     by: str | None,
     allow: tuple[str, ...],
     revoke: bool,
+    allow_empty: bool,
     workspace: str | None,
     as_json: bool,
 ) -> None:
     """Approve runbooks (either file of a pair): guard, four-eyes, then sign both files.
 
     Exits 3 when the guard refuses a cell (unless allowed with --allow), when the
-    four-eyes rule forbids this approver, or for ``autonomy: auto`` without four eyes.
+    four-eyes rule forbids this approver, for ``autonomy: auto`` without four eyes,
+    when another runbook in the workspace has the same id, or when there is no code
+    cell to run (unless --allow-empty).
     Nothing is written unless every runbook passes.
     """
     from reifier.adapters.approve import approve_paths, parse_allow, unapprove_paths
@@ -51,7 +56,8 @@ def cmd_approve(
     if revoke:
         results = unapprove_paths(ctx, list(paths))
     else:
-        results = approve_paths(ctx, list(paths), by or default_approver(), parse_allow(allow))
+        results = approve_paths(ctx, list(paths), by or default_approver(), parse_allow(allow),
+                                allow_empty=allow_empty)
     if as_json:
         emit_json([r.to_json() for r in results])
         return

@@ -11,12 +11,15 @@ from reifier.cli.options import emit_json, json_option, open_store, workspace_op
 @click.argument("session_id", required=False)
 @click.option("--last", is_flag=True, help="Draft the newest session (the default).")
 @click.option("--symptom", default=None, help="What was wrong (an error line, an alert).")
+@click.option("--force", is_flag=True,
+              help="Regenerate the session's existing draft in place (its edits are lost).")
 @workspace_option
 @json_option
 def cmd_draft(
     session_id: str | None,
     last: bool,
     symptom: str | None,
+    force: bool,
     workspace: str | None,
     as_json: bool,
 ) -> None:
@@ -25,7 +28,8 @@ def cmd_draft(
 
     ctx, store = open_store(workspace)
     try:
-        result = draft_session(ctx, store, None if last else session_id, symptom=symptom)
+        result = draft_session(ctx, store, None if last else session_id, symptom=symptom,
+                                force=force)
     finally:
         store.close()
     if as_json:

@@ -9,6 +9,7 @@ symptoms, related files and earlier drafts.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 import time
@@ -64,14 +65,39 @@ def slugify(text: str, limit: int = 40) -> str:
     return slug.strip("-") or "runbook"
 
 
+_MASK = re.compile(r"<[A-Z*][A-Z_*]*>")
+_MASKED_GROUP = re.compile(r"[\[(][^\])]*<[A-Z*][A-Z_*]*>[^\])]*[\])]")
+
+
+def _cut_words(text: str, limit: int) -> str:
+    """Shorten ``text`` to ``limit`` characters at a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" :;,.-")
+    return (cut or text[: limit - 1]) + "…"
+
+
+def runbook_id(title: str, session_id: str) -> str:
+    """Make a runbook id unique by construction: the title's slug + a stable suffix.
+
+    Two sessions with the same symptom get two ids (one per session), and the
+    same session drafted again gets the same one, so ids never collide by chance.
+    """
+    return f"{slugify(title)}-{hashlib.sha256(session_id.encode()).hexdigest()[:6]}"
+
+
 def title_for(session: Session, symptoms: Sequence[str], params: Mapping[str, str]) -> str:
     """Pick a title: the symptom, else the service recovered, else the host and date."""
     if symptoms:
         from reifier.core.patterns import masked_text
 
-        # the template, not the instance: "held by pid <NUM>", not one pid
-        words = re.sub(r"\s+", " ", masked_text(symptoms[0]) or symptoms[0]).strip()
-        return "Fix: " + (words if len(words) <= 60 else words[:57].rstrip() + "…")
+        # the template, not the instance, and no masks: "held by pid", not one pid
+        # nor "<NUM>"; a bracketed part that held a variable ("[Errno <NUM>]") goes too
+        text = masked_text(symptoms[0]) or symptoms[0]
+        text = _MASKED_GROUP.sub(" ", text)
+        text = _MASK.sub(" ", text)
+        words = re.sub(r"\s+", " ", text).strip(" :;,.-=([{")
+        return "Fix: " + _cut_words(words or symptoms[0].strip(), 60)
     if "SERVICE" in params:
         return f"Recover {params['SERVICE']}"
     when = time.strftime("%Y-%m-%d", time.gmtime(session.started)) if session.started else ""
@@ -208,7 +234,7 @@ def build_draft(session: Session, inputs: DraftInputs | None = None) -> RunbookD
     lifted = lift(sources, reserved=tuple(secrets))
     params = dict(lifted.params)
     title = title_for(session, inputs.symptoms, params)
-    draft_id = slugify(title)
+    draft_id = runbook_id(title, session.id)
     cells: list[DraftCell] = [_md(_header(title, session, inputs, tidied))]
     cells.append(_md(_symptom_md(inputs)))
     cells.append(_md(_diagnosis_md(diags)))
@@ -293,6 +319,16 @@ def _code_item(cmd: str) -> str:
     if "\n" in cmd or "`" in cmd:
         return "-\n\n" + _indent(cmd) + "\n"
     return f"- `{cmd}`"
+
+
+_DRAFT_NOTE = re.compile(r"\*Draft written by Reifier (from session [^*\n]*?)\. Review every cell, "
+                         r"then `reifier approve` it: drafts never run\.\*")
+
+
+def approved_note(markdown: str, by: str, at: str) -> str:
+    """Rewrite the draft's "drafts never run" note once approved (prose is not signed)."""
+    return _DRAFT_NOTE.sub(lambda m: f"*Written by Reifier {m.group(1)}; approved by "
+                           f"`{by}` at {at}.*", markdown)
 
 
 def _header(title: str, session: Session, inputs: DraftInputs, tidied: Tidied) -> str:

@@ -294,3 +294,30 @@ def test_only_the_reifier_bash_kernel_is_approved(reifier_env: dict[str, str]) -
     notebooks.write_pair(nb, path)
     result = invoke("approve", str(path), "--by", "alice")
     assert result.exit_code == 2 and "reifier-bash kernel" in result.output
+
+
+def test_approve_refuses_an_id_another_runbook_has(reifier_env: dict[str, str]) -> None:
+    base = Path(reifier_env["REIFIER_WORKSPACE"]) / "runbooks"
+    first, second = base / "approved" / "a.md", base / "drafts" / "b.md"
+    notebooks.write_pair(runbook(cell("code", "uptime"), id="disk-full"), first)
+    notebooks.write_pair(runbook(cell("code", "df -h"), id="disk-full"), second)
+    refused = invoke("approve", str(second), "--by", "alice")
+    assert refused.exit_code == 3
+    assert "id 'disk-full' is also the id of" in refused.output and "a.ipynb" in refused.output
+    assert status(second)["status"] == "draft"
+    # the same id in one batch is refused too, before anything is written
+    third = base / "drafts" / "c.md"
+    notebooks.write_pair(runbook(cell("code", "true"), id="fresh"), third)
+    notebooks.write_pair(runbook(cell("code", "false"), id="fresh"), base / "drafts" / "d.md")
+    assert invoke("approve", str(third), str(base / "drafts" / "d.md"), "--by", "al").exit_code == 3
+    assert status(third)["status"] == "draft"
+
+
+def test_approve_refuses_a_runbook_with_nothing_to_run(reifier_env: dict[str, str]) -> None:
+    path = Path(reifier_env["REIFIER_WORKSPACE"]) / "runbooks" / "drafts" / "gui.md"
+    notebooks.write_pair(runbook(cell("markdown", "I saw no shell commands."),
+                                 cell("code", "X=1", "parameters"), id="gui-fix"), path)
+    refused = invoke("approve", str(path), "--by", "alice")
+    assert refused.exit_code == 3 and "no code cells to run" in refused.output
+    ok = invoke("approve", str(path), "--by", "alice", "--allow-empty")
+    assert ok.exit_code == 0, ok.output

@@ -60,6 +60,17 @@ def test_redrafting_a_session_never_overwrites(drafted: tuple[dict[str, str], di
     assert again["created"] is False and again["md"] == str(md)
     assert "Human note" in md.read_text()
     assert len(list(md.parent.glob("*.md"))) == 1
+    # another symptom without --force is an error, not a silent no-op
+    refused = run("draft", lockup["id"], "--symptom", "disk full", env=env, check=False)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert "Human note" in md.read_text()
+    forced = json.loads(run("draft", lockup["id"], "--force", "--symptom",
+                            "ERROR: could not obtain lock on relation orders", "--json",
+                            env=env).stdout)
+    assert forced["created"] is True and forced["md"] == str(md)
+    text = md.read_text()
+    assert "Human note" not in text and "could not obtain lock on relation orders" in text
+    assert len(list(md.parent.glob("*.md"))) == 1
 
 
 def test_same_symptom_later_gets_own_draft_linking_earlier(drafted: tuple[dict[str, str], dict[str, object]]) -> None:

@@ -145,3 +145,29 @@ def test_parameter_values_never_lift_flags_or_subcommands() -> None:
     draft = build_draft(session)
     assert code_cells(draft, "fix") == ['systemctl restart "$SERVICE" --no-block']
     assert params_of(draft) == {"SERVICE": "nginx"}
+
+
+def test_titles_cut_at_words_without_masks_and_ids_unique_per_session() -> None:
+    from reifier.core.draft import runbook_id, title_for
+    from reifier.core.models import Session
+
+    session = Session("s1", "sh", "h", "u", 0.0, 0.0, 1)
+    line = ("ConnectionRefusedError: [Errno 111] Connection refused connecting to upstream "
+            "backend service at 10.0.0.1:8080 after retries")
+    title = title_for(session, [line], {})
+    assert "<" not in title and "Errno" not in title and title.endswith("…")
+    assert len(title) <= 65 and not title[:-1].endswith(("refus", "conne"))
+    assert title_for(session, ["cannot start: lock file /srv/a.lock exists (pid 42)"],
+                     {}) == "Fix: cannot start: lock file exists"
+    assert runbook_id(title, "s1") == runbook_id(title, "s1")
+    assert runbook_id(title, "s1") != runbook_id(title, "s2")
+
+
+def test_the_draft_note_says_approved_once_approved() -> None:
+    from reifier.core.draft import approved_note
+
+    note = ("*Draft written by Reifier from session `s1` on `h` by `u`. Review every cell, "
+            "then `reifier approve` it: drafts never run.*")
+    out = approved_note(f"# T\n\n{note}\n", "bob", "2026-12-03T10:00:00Z")
+    assert "never run" not in out and "approved by `bob` at 2026-12-03T10:00:00Z" in out
+    assert "from session `s1` on `h` by `u`" in out
