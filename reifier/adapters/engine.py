@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,18 @@ papermill_translators.register(KERNEL_NAME, ShellTranslator)
 
 
 @dataclass(frozen=True)
+class CellProgress:
+    """One code cell that just ran, as ``reifier run`` reports it line by line."""
+
+    number: int  # 1-based code-cell number (0: papermill's injected parameters)
+    first_line: str
+    seconds: float
+    status: str  # ok, failed, precondition-failed, timeout, refused, interrupted
+    reason: str = ""  # the kernel's error (``CellFailed: exit status 3 from: curl …``)
+    tail: tuple[str, ...] = ()  # the last lines the cell printed, on failure
+
+
+@dataclass(frozen=True)
 class EngineOptions:
     """Reifier's own engine arguments (papermill passes unknown keyword arguments on)."""
 
@@ -93,6 +105,7 @@ class EngineOptions:
     cell_timeout: float
     run_timeout: float
     unattended: bool
+    progress: Callable[[CellProgress], None] | None = None
 
     @classmethod
     def pop(cls, kwargs: dict[str, Any], execution_timeout: float | None) -> EngineOptions:
@@ -100,6 +113,7 @@ class EngineOptions:
         home = kwargs.pop("reifier_home", None)
         run_timeout = kwargs.pop("reifier_run_timeout", None)
         unattended = bool(kwargs.pop("reifier_unattended", False))
+        progress = kwargs.pop("reifier_progress", None)
         if home is None or run_timeout is None or execution_timeout is None:
             from reifier.adapters.settings import load_context
 
@@ -108,7 +122,8 @@ class EngineOptions:
             run_timeout = ctx.settings.run_timeout_s if run_timeout is None else run_timeout
             if execution_timeout is None:
                 execution_timeout = ctx.settings.cell_timeout_s
-        return cls(Path(home), float(execution_timeout), float(run_timeout), unattended)
+        return cls(Path(home), float(execution_timeout), float(run_timeout), unattended,
+                   progress)
 
 
 class ThrottledManager(NotebookExecutionManager):  # type: ignore[misc]
@@ -208,6 +223,7 @@ class ReifierClient(PapermillNotebookClient):  # type: ignore[misc]
             if time.monotonic() >= self.deadline:
                 self.outcome = "timeout"
                 return
+            started = time.monotonic()
             try:
                 self.nb_man.cell_start(cell, index)
                 self.execute_cell(cell, index)
@@ -223,8 +239,24 @@ class ReifierClient(PapermillNotebookClient):  # type: ignore[misc]
                 return
             finally:
                 self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
+                self._report(index, started)
             self.done.append(index)
         self.outcome = "ok"
+
+    def _report(self, index: int, started: float) -> None:
+        """Tell the caller (``reifier run``) how a code cell ended, as soon as it ends."""
+        cell = self.nb.cells[index]
+        if self.options.progress is None or cell.cell_type != "code":
+            return
+        status = self.outcome if self.failed == index else "ok"
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        reason = f"{errors[-1].get('ename')}: {errors[-1].get('evalue')}" if errors else ""
+        printed = "".join("".join(o.get("text", "")) for o in cell.get("outputs", [])
+                          if o.get("output_type") == "stream")
+        tail = tuple(printed.rstrip("\n").splitlines()[-5:]) if status != "ok" else ()
+        lines = str(cell.source).strip().splitlines() or [""]
+        self.options.progress(CellProgress(self.plan.numbers.get(index, 0), lines[0],
+                                           time.monotonic() - started, status, reason, tail))
 
 
 def _kernel_env(plan: RunPlan, nb: Any, options: EngineOptions) -> dict[str, str]:

@@ -10,15 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reifier.adapters.engine import (
-    KERNEL_NAME,
-    EngineOptions,
-)
 from reifier.adapters.inventory import hosts_of
 from reifier.adapters.keys import required_key
 from reifier.core.approval import RunPlan, plan_run
@@ -31,6 +27,9 @@ from reifier.core.params import (
     validate_name,
 )
 from reifier.errors import BadInput, ConfigError, Refused, RunFailed
+
+if TYPE_CHECKING:
+    from reifier.adapters.engine import CellProgress, EngineOptions
 
 
 @dataclass(frozen=True)
@@ -100,6 +99,7 @@ def execute_runbook(
     run_timeout: float | None = None,
     unattended: bool = False,
     cwd: str | None = None,
+    progress: Callable[[CellProgress], None] | None = None,
 ) -> RunResult:
     """Run an approved runbook (either file of its pair) and keep the evidence.
 
@@ -129,11 +129,14 @@ def execute_runbook(
             if injected["cells"][i].get("cell_type") == "code"
         )
         return RunResult("", runbook, "dry-run", parameters=plan.parameters, commands=commands)
+    from reifier.adapters.engine import EngineOptions  # papermill + nbclient: only to run
+
     options = EngineOptions(
         ctx.home,
         ctx.settings.cell_timeout_s if timeout is None else timeout,
         ctx.settings.run_timeout_s if run_timeout is None else run_timeout,
         unattended,
+        progress,
     )
     run_id = records.new_run_id()
     ipynb = records.record_paths(ctx, runbook, run_id)[0]
@@ -155,6 +158,8 @@ def _execute(run: _Run, given: dict[str, str], cwd: str | None) -> RunResult:
     from jupyter_client.kernelspec import NoSuchKernel
     from papermill.exceptions import PapermillExecutionError
 
+    from reifier.adapters.engine import KERNEL_NAME
+
     run.ipynb.parent.mkdir(parents=True, exist_ok=True)
     try:
         # papermill writes the output progressively, so a crash still leaves partial output
@@ -171,6 +176,7 @@ def _execute(run: _Run, given: dict[str, str], cwd: str | None) -> RunResult:
                 reifier_home=str(run.options.home),
                 reifier_run_timeout=run.options.run_timeout,
                 reifier_unattended=run.options.unattended,
+                reifier_progress=run.options.progress,
             )
     except (Refused, BadInput, NoSuchKernel) as exc:  # refused before any cell ran
         run.ipynb.unlink(missing_ok=True)
@@ -186,6 +192,20 @@ def _execute(run: _Run, given: dict[str, str], cwd: str | None) -> RunResult:
             raise RunFailed(f"run {run.run_id} of {run.runbook} broke off: {error}") from None
         raise
     return _finish(run, "")
+
+
+def _cell_error(out: Mapping[str, Any], outcome: Mapping[str, Any]) -> str:
+    """Return the failed cell's error (``CellFailed: exit status 3 from: curl …``), or ''.
+
+    By content, not index: papermill inserts its own error banners after a failure.
+    """
+    if not any(c.get("status") == "failed" for c in outcome.get("cells", [])):
+        return ""
+    for cell in out.get("cells", []):
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if cell.get("cell_type") == "code" and errors:
+            return f"{errors[-1].get('ename')}: {errors[-1].get('evalue')}"
+    return ""
 
 
 def _finish(run: _Run, error: str) -> RunResult:
@@ -221,14 +241,12 @@ def _finish(run: _Run, error: str) -> RunResult:
         "cells": outcome.get("cells", []),
         "error": error or outcome.get("error", ""),
     }
+    cell_error = _cell_error(out, outcome)  # before keep() puts its header cell first
     line = records.keep(run.ctx, out, prov)
     base = records.records_dir(run.ctx)
     where = f" at code cell {prov['failed_cell']}" if prov["failed_cell"] else ""
-    reason = (
-        ""
-        if status == "ok"
-        else f"{status}{where}" + (f": {prov['error']}" if prov["error"] else "")
-    )
+    why = prov["error"] or cell_error
+    reason = "" if status == "ok" else f"{status}{where}" + (f": {why}" if why else "")
     return RunResult(
         run.run_id,
         run.runbook,

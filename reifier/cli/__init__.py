@@ -16,6 +16,18 @@ import click
 from reifier import __version__
 from reifier.errors import EXIT_BAD_INPUT, ReifierError, StoreError
 
+# jsonschema (imported by nbformat, hence by jupytext) compiles a grammar for about
+# 1.4 s at import when rfc3987_syntax is installed, only to offer an "iri" format
+# checker that notebook validation never uses. A None entry makes that optional import
+# fail at once (jsonschema then simply has no such checker): every command touching a
+# notebook starts ~1.5 s sooner. Only the CLI process does this; JupyterLab does not.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+# jupytext's package imports its Jupyter contents managers (jupyter_server, tornado:
+# ~0.25 s) under try/except ImportError; the CLI only reads and writes text, and
+# `reifier lab` execs a fresh interpreter, where they load as usual.
+for _optional in ("jupytext.sync_contentsmanager", "jupytext.async_contentsmanager"):
+    sys.modules.setdefault(_optional, None)  # type: ignore[arg-type]
+
 #: command name -> (module under reifier.cli, one-line help shown by --help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Print the shell hook to eval in your rc file (bash or zsh)."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,6 +24,7 @@ from reifier.errors import RunFailed
               help="Whole-run timeout in seconds (default: run_timeout_s; 0: none).")
 @click.option("--cwd", type=click.Path(file_okay=False, exists=True), default=None,
               help="Working directory of the kernel (default: the current one).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing while cells run.")
 @workspace_option
 @json_option
 def cmd_run(
@@ -34,6 +36,7 @@ def cmd_run(
     timeout: float | None,
     run_timeout: float | None,
     cwd: str | None,
+    quiet: bool,
     workspace: str | None,
     as_json: bool,
 ) -> None:
@@ -48,6 +51,7 @@ def cmd_run(
     result = execute_runbook(
         path, dict(params), workspace=workspace, trigger=trigger, dry_run=dry_run,
         timeout=timeout, run_timeout=run_timeout, cwd=cwd,
+        progress=None if quiet or as_json else _progress,
     )
     if as_json:
         emit_json(result.to_json())
@@ -60,3 +64,15 @@ def cmd_run(
                    f"  record: {result.record}\n  html:   {result.html}")
     if result.exit_code:
         raise RunFailed(f"run {result.run_id}: {result.reason}")
+
+
+def _progress(cell: Any) -> None:
+    """One line per code cell as it ends (stderr); the reason and last lines on failure."""
+    label = f"code cell {cell.number}" if cell.number else "parameters"
+    first = cell.first_line if len(cell.first_line) <= 60 else cell.first_line[:59] + "…"
+    click.echo(f"  {label:>13}  {cell.seconds:7.2f}s  {cell.status:<8} {first}", err=True)
+    if cell.status != "ok":
+        if cell.reason:
+            click.echo(f"  {'':>13}  {cell.reason}", err=True)
+        for line in cell.tail:
+            click.echo(f"  {'':>13}  | {line}", err=True)

@@ -103,6 +103,29 @@ def test_run_md_writes_records_and_keeps_values_as_data(env: Path) -> None:
     assert "Run record" in html and "alert:Demo#42" in html
 
 
+def test_run_reports_each_cell_as_it_ends_and_why_it_failed(env: Path) -> None:
+    nb = runbook(cell("code", f"DIR='{env}'", "parameters"),
+                 cell("code", 'echo "step one" > "$DIR/one"'),
+                 cell("code", 'echo "about to fail"\necho "on stderr" >&2\nfalse'),
+                 cell("code", 'touch "$DIR/never"'),
+                 parameters={"DIR": {"path": {"under": ["/tmp/"]}}})
+    path = write_approved("noisy", nb)
+    result = invoke("run", str(path))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    # one line per code cell as it ended, in run order, then the reason and last output
+    assert [ln.split()[:3] for ln in lines[:3]] == [
+        ["code", "cell", "1"], ["code", "cell", "2"], ["code", "cell", "3"]]
+    assert " ok " in lines[1] and "failed" in lines[2] and 'echo "about to fail"' in lines[2]
+    assert "CellFailed: exit status 1 from: false" in result.stderr
+    assert "| about to fail" in result.stderr
+    assert "failed at code cell 3: CellFailed: exit status 1 from: false" in lines[-1]
+    assert not (env / "never").exists()
+    quiet = invoke("run", str(path), "--quiet")
+    assert quiet.exit_code == 1 and "code cell 1" not in quiet.stderr
+    assert quiet.stderr.strip().splitlines()[-1].endswith("CellFailed: exit status 1 from: false")
+
+
 def test_precondition_failure_stops_before_the_fix(env: Path) -> None:
     path = write_approved("echo", echo_book(env))
     result = invoke("run", str(path.with_suffix(".ipynb")), "--json")
