@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,14 +20,58 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
+@pytest.fixture(scope="session")
+def approver_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real ed25519 key (OpenSSH's ssh-keygen) the tests approve with."""
+    key = tmp_path_factory.mktemp("ssh") / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tests", "-f", str(key)],
+                   check=True)
+    return key
+
+
+@pytest.fixture(scope="session")
+def second_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second approver's key (four-eyes: autonomy: auto needs two distinct keys)."""
+    key = tmp_path_factory.mktemp("ssh2") / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "second", "-f", str(key)],
+                   check=True)
+    return key
+
+
+def trust_key(ws: Path, key: Path, principals: str = "*") -> None:
+    """Add ``key`` to the workspace's allowed_signers for ``principals`` (a pattern list)."""
+    signers = ws / "runbooks" / "allowed_signers"
+    signers.parent.mkdir(parents=True, exist_ok=True)
+    line = f'{principals} namespaces="reifier-approval" {key.with_suffix(".pub").read_text()}'
+    with signers.open("a", encoding="utf-8") as fh:
+        fh.write(line if line.endswith("\n") else line + "\n")
+
+
+def signing_env(env: dict[str, str], ws: Path, key: Path, second: Path) -> dict[str, str]:
+    """Return ``env`` signing with ``key`` (and ``second`` for four-eyes), both trusted in ``ws``."""
+    trust_key(ws, key)
+    trust_key(ws, second)
+    return {**env, "REIFIER_SIGNING_KEY": str(key), "REIFIER_TEST_SECOND_KEY": str(second)}
+
+
 @pytest.fixture
-def reifier_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """Point REIFIER_HOME and REIFIER_WORKSPACE at fresh temp dirs; return the env."""
+def reifier_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, approver_key: Path,
+                second_key: Path) -> Iterator[dict[str, str]]:
+    """Point REIFIER_HOME and REIFIER_WORKSPACE at fresh temp dirs; return the env.
+
+    Approvals are SSH signatures (the default): the session's test key signs, and the
+    workspace's allowed_signers trusts it for any principal name (tests that check
+    principals write their own allowed_signers).
+    """
     home = tmp_path / "home"
     ws = tmp_path / "ws"
     home.mkdir()
     ws.mkdir()
+    trust_key(ws, approver_key)
+    trust_key(ws, second_key)
     monkeypatch.setenv("REIFIER_HOME", str(home))
     monkeypatch.setenv("REIFIER_WORKSPACE", str(ws))
+    monkeypatch.setenv("REIFIER_SIGNING_KEY", str(approver_key))
+    monkeypatch.setenv("REIFIER_TEST_SECOND_KEY", str(second_key))  # for runbook_factory
     env = dict(os.environ)
     yield env

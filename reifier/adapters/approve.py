@@ -17,8 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reifier.adapters import notebooks
-from reifier.adapters.keys import existing_key, load_key
+from reifier.adapters import keys, notebooks
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
 from reifier.core import approval as core
@@ -26,8 +25,8 @@ from reifier.core.approval import ApprovalState
 from reifier.core.params import INJECTED_TAG, PARAMETERS_TAG
 from reifier.errors import BadInput, NotFound, Refused
 
-_SEVERITY = {"revoked": 3, "superseded": 3, "bad-signature": 3, "stale": 2, "draft": 1,
-             "approved": 0}
+_SEVERITY = {"revoked": 3, "superseded": 3, "bad-signature": 3, "needs-signatures": 2,
+             "stale": 2, "draft": 1, "approved": 0}
 
 
 @dataclass(frozen=True)
@@ -68,16 +67,16 @@ def existing_pair(path: Path) -> list[Path]:
     return found
 
 
-def machine_key(ctx: Context) -> bytes | None:
-    """Return this machine's approval key, or None if nothing was ever approved here."""
-    return existing_key(ctx.home)
+def machine_key(ctx: Context) -> core.Trust | None:
+    """Return how approvals are checked here (SSH verifier, or the local HMAC key)."""
+    return keys.trust(ctx.workspace, ctx.home, ctx.settings)
 
 
-def _verify(nb: notebooks.NB, key: bytes | None) -> ApprovalState:
+def _verify(ctx: Context, nb: notebooks.NB, key: core.Trust | None) -> ApprovalState:
     if key is None and core.meta(nb).get("status") == "approved":
         return ApprovalState("bad-signature", reason="no approval key on this machine "
                              "(approved elsewhere: re-approve here)")
-    return core.verify(nb, key or b"")
+    return core.verify(nb, key or b"", signers_for_auto=ctx.settings.signers_for_auto)
 
 
 def runbook_id(nb: notebooks.NB) -> str:
@@ -110,13 +109,13 @@ def record_history(ctx: Context, nb: notebooks.NB, action: str, by: str) -> None
     store = Store(ctx.db_path)
     try:
         store.record_approval(rid, action, digest=str(approval.get("digest", "")),
-                              signature=str(approval.get("signature", "")), by=by,
+                              signature=core.approval_token(approval), by=by,
                               at=str(approval.get("at") or now_iso()))
     finally:
         store.close()
 
 
-def pair_status(ctx: Context, path: Path, key: bytes | None = None,
+def pair_status(ctx: Context, path: Path, key: core.Trust | None = None,
                 store: Store | None = None) -> PairStatus:
     """Return the combined status of both files of ``path``'s pair.
 
@@ -130,7 +129,7 @@ def pair_status(ctx: Context, path: Path, key: bytes | None = None,
     rid = ""
     for file in files:
         nb = notebooks.read(file)
-        states[file.name] = _verify(nb, key)
+        states[file.name] = _verify(ctx, nb, key)
         approval = approval or dict(core.meta(nb).get("approval") or {})
         rid = rid or runbook_id(nb)
     worst = max(states.values(), key=lambda s: _SEVERITY.get(s.status, 3))
@@ -193,7 +192,7 @@ def parse_allow(specs: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def prepare_approval(ctx: Context, path: Path, by: str, allow: Sequence[tuple[str, str]],
-                     key: bytes) -> notebooks.NB:
+                     key: bytes | core.Signer) -> notebooks.NB:
     """Return the approved notebook for ``path`` (nothing written), or raise Refused."""
     existing_pair(path)
     if not path.is_file():
@@ -208,7 +207,8 @@ def prepare_approval(ctx: Context, path: Path, by: str, allow: Sequence[tuple[st
                        f"not {kernel!r}")
     allow_map = core.resolve_allow(nb, allow)
     _check_rules(allow_map)
-    core.check_approver(nb, by, four_eyes=ctx.settings.four_eyes)
+    core.check_approver(nb, by, four_eyes=ctx.settings.four_eyes,
+                        signatures=not isinstance(key, bytes))
     refused = core.guard_refusals(nb, allow_map)
     if refused:
         first = refused[0]
@@ -274,14 +274,14 @@ def approve_paths(ctx: Context, paths: Sequence[Path], by: str,
     """Approve several runbooks all-or-nothing: every check passes before any write."""
     if allow and len(paths) > 1:
         raise BadInput("--allow names cells of one runbook: approve one path at a time")
-    key = load_key(ctx.home)
+    key = keys.signer(ctx.home, ctx.settings)
     ready = [(p, prepare_approval(ctx, p, by, allow, key)) for p in paths]
     _check_runnable_and_unique([(p.resolve(), nb) for p, nb in ready], workspace_ids(ctx),
                                allow_empty)
     for path, nb in ready:
         notebooks.write_pair(nb, path)
         record_history(ctx, nb, "approve", by)
-    return [pair_status(ctx, p, key) for p, _ in ready]
+    return [pair_status(ctx, p) for p, _ in ready]
 
 
 def unapprove_paths(ctx: Context, paths: Sequence[Path]) -> list[PairStatus]:

@@ -34,7 +34,7 @@ from papermill.translators import BashTranslator, papermill_translators
 from papermill.utils import remove_args
 
 from reifier.adapters.inventory import hosts_of
-from reifier.adapters.keys import required_key
+from reifier.adapters.keys import run_trust
 from reifier.core.approval import RunPlan, plan_run
 from reifier.core.params import (
     as_text,
@@ -359,8 +359,12 @@ class ReifierEngine(NBClientEngine):  # type: ignore[misc]
         """Verify ``nb_man.nb`` (the object that runs), then execute it in plan order."""
         options = EngineOptions.pop(kwargs, execution_timeout)
         nb = nb_man.nb
-        plan = plan_run(nb, required_key(options.home), require_resolvable=options.unattended,
-                        hosts_of=hosts_of)
+        from reifier.adapters.settings import load_context
+
+        ctx = load_context()
+        plan = plan_run(nb, run_trust(ctx.workspace, options.home, ctx.settings),
+                        require_resolvable=options.unattended, hosts_of=hosts_of,
+                        signers_for_auto=ctx.settings.signers_for_auto)
         if (kernel_name or KERNEL_NAME) != KERNEL_NAME:  # only this kernel guards each cell
             raise Refused(f"runbooks run in the {KERNEL_NAME} kernel, not {kernel_name!r}")
         for cell in nb.cells:

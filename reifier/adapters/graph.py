@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reifier.adapters import approve, notebooks
-from reifier.adapters.keys import key_path
+from reifier.adapters.keys import trust_files
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
 from reifier.core.approval import canonical, code_cells
@@ -61,7 +61,8 @@ def sync_runbooks(ctx: Context, store: Store) -> SyncReport:
     known = {n["props"].get("path"): n for n in store.nodes("Runbook")}
     with store.transaction():
         for path in runbook_files(ctx):
-            sig = _signature([*notebooks.pair_paths(path), key_path(ctx.home)])
+            sig = _signature([*notebooks.pair_paths(path),
+                              *trust_files(ctx.workspace, ctx.home, ctx.settings)])
             old_node = known.get(str(path))
             if old_node and old_node["props"].get("files_sig") == sig:
                 # Neither file nor the key changed since the last sync: skip re-verifying

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reifier.adapters.inventory import hosts_of
-from reifier.adapters.keys import required_key
+from reifier.adapters.keys import run_trust
 from reifier.core.approval import RunPlan, plan_run
 from reifier.core.bind import bind
 from reifier.core.params import (
@@ -118,8 +118,9 @@ def execute_runbook(
     nb.get("metadata", {}).pop("jupytext", None)  # records are never paired
     # The same admission the engine repeats on the object it executes: fail early, no kernel.
     injected = inject_parameters(nb, given)
-    plan = plan_run(injected, required_key(ctx.home), require_resolvable=unattended,
-                    hosts_of=hosts_of)
+    plan = plan_run(injected, run_trust(ctx.workspace, ctx.home, ctx.settings),
+                    require_resolvable=unattended, hosts_of=hosts_of,
+                    signers_for_auto=ctx.settings.signers_for_auto)
     runbook = str(nb["metadata"].get("reifier", {}).get("id") or source.stem)
     if dry_run:
         # as the guard judged them: parameter values bound in (parameter cells as written)

@@ -31,7 +31,7 @@ from typing import Any
 
 from reifier.adapters import graph, respond, scribe
 from reifier.adapters.jobs import new_job_id
-from reifier.adapters.keys import key_path
+from reifier.adapters.keys import trust_files
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
 from reifier.core.alerts import Alert, Payload
@@ -105,8 +105,8 @@ class Receiver:
                 for p in sorted(directory.iterdir()):
                     st = p.stat()
                     sig.append((p.name, st.st_mtime_ns, st.st_size))
-        key = key_path(self.ctx.home)
-        sig.append(key.stat().st_mtime_ns if key.exists() else 0)
+        for key in trust_files(self.ctx.workspace, self.ctx.home, self.ctx.settings):
+            sig.append(key.stat().st_mtime_ns if key.exists() else 0)
         return tuple(sig)
 
     def refresh(self, force: bool = False) -> graph.Catalog:

@@ -20,7 +20,7 @@ import difflib
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,16 @@ from reifier.core.params import (
 from reifier.errors import BadInput, Refused
 
 NB = Mapping[str, Any]
-STATUSES = ("draft", "approved", "stale", "bad-signature", "superseded", "revoked")
+STATUSES = ("draft", "approved", "stale", "bad-signature", "needs-signatures", "superseded",
+            "revoked")
+#: the OpenSSH signature namespace of approvals (``ssh-keygen -Y sign -n``)
+SIG_NAMESPACE = "reifier-approval"
+#: verify(message, armored signature, principal) -> (key fingerprint, "") or ("", reason)
+SignatureCheck = Callable[[str, str, str], tuple[str, str]]
+#: sign(message) -> (armored signature, key fingerprint)
+Signer = Callable[[str], tuple[str, str]]
+#: how approvals are checked: a local HMAC key (single-user mode) or SSH signatures
+Trust = bytes | SignatureCheck
 DIGEST_VERSION = 2
 #: metadata fields that decide when and with what a runbook runs: signed as they are
 SIGNED_METADATA = ("id", "symptoms", "alerts", "alert_params", "silence", "parameters")
@@ -168,10 +177,23 @@ def signed_message(approval: Mapping[str, Any]) -> str:
     )
 
 
+def ssh_message(approval: Mapping[str, Any], principal: str, at: str) -> str:
+    """Return what one approver's SSH signature covers: the digest (which covers the
+    code, the allow-list and the signed metadata, the runbook id included, so a
+    signature cannot be copied to another runbook), the per-cell digests, who and when."""
+    return canonical({"namespace": SIG_NAMESPACE, "digest": approval.get("digest"),
+                      "cells": approval.get("cells"), "principal": principal, "at": at})
+
+
 def _well_formed(approval: Any) -> bool:
     if not isinstance(approval, dict):
         return False
-    texts = all(isinstance(approval.get(k), str) for k in ("by", "at", "digest", "signature"))
+    signed = isinstance(approval.get("signature"), str) or (
+        isinstance(approval.get("signatures"), list) and all(
+            isinstance(sig, dict) and all(isinstance(sig.get(k), str)
+                                          for k in ("principal", "at", "signature"))
+            for sig in approval["signatures"]))
+    texts = signed and all(isinstance(approval.get(k), str) for k in ("by", "at", "digest"))
     cells = approval.get("cells")
     allow = approval.get("allow", {})
     return (
@@ -196,8 +218,16 @@ def changed_cells(old: list[str], new: list[str]) -> tuple[tuple[int, ...], int]
     return tuple(changed), removed
 
 
-def verify(nb: NB, key: bytes, skip_injected: bool = False) -> ApprovalState:
-    """Check a notebook's approval against its content and ``key``."""
+def verify(nb: NB, key: Trust, skip_injected: bool = False,
+           signers_for_auto: int = 2) -> ApprovalState:
+    """Check a notebook's approval against its content and ``key``.
+
+    ``key`` is either the local HMAC key (single-user mode) or a function that
+    checks one OpenSSH signature against the workspace's ``allowed_signers``.
+    With signatures, a runbook is approved when at least one approver's
+    signature verifies (``signers_for_auto`` distinct principals with distinct
+    keys, none of them the session's engineer, for ``autonomy: auto``).
+    """
     info = meta(nb)
     approval = info.get("approval")
     if info.get("status") != "approved":
@@ -206,12 +236,25 @@ def verify(nb: NB, key: bytes, skip_injected: bool = False) -> ApprovalState:
         return ApprovalState("bad-signature", reason="status is approved but the approval "
                              "block is missing or malformed")
     assert isinstance(approval, dict)
-    if not hmac.compare_digest(sign(signed_message(approval), key), approval["signature"]):
-        return ApprovalState("bad-signature", reason="approval signature does not match this "
-                             "machine's key (edited, or approved elsewhere: re-approve)")
+    if isinstance(key, bytes):
+        if not isinstance(approval.get("signature"), str) or not hmac.compare_digest(
+                sign(signed_message(approval), key), approval["signature"]):
+            return ApprovalState("bad-signature", reason="approval signature does not match "
+                                 "this machine's key (edited, or approved elsewhere: re-approve)")
+        signed_by = f"approved by {approval['by']} at {approval['at']}"
+    else:
+        named = ", ".join(str(sig.get("principal")) for sig in approval.get("signatures") or ())
+        if approval.get("signatures") and approval["by"] != named:
+            return ApprovalState("bad-signature", reason=f"approval.by says {approval['by']!r} "
+                                 f"but the signatures are by {named!r} (edited)")
+        good, problem = _ssh_signers(nb, approval, key, signers_for_auto)
+        if problem:
+            status = "needs-signatures" if good else "bad-signature"
+            return ApprovalState(status, reason=problem)
+        signed_by = "signed by " + ", ".join(f"{p} ({fp})" for p, fp in good)
     now = digest(nb, approval.get("allow", {}), skip_injected)
     if hmac.compare_digest(now, approval["digest"]):
-        return ApprovalState("approved", reason=f"approved by {approval['by']} at {approval['at']}")
+        return ApprovalState("approved", reason=signed_by)
     cells, removed = changed_cells(approval["cells"], cell_digests(nb, skip_injected))
     parts = []
     if cells:
@@ -223,6 +266,60 @@ def verify(nb: NB, key: bytes, skip_injected: bool = False) -> ApprovalState:
         parts.append("kernel, autonomy, allow-list, parameter defaults or constraints, "
                      "id, symptoms or alert settings changed")
     return ApprovalState("stale", cells, "; ".join(parts) + " since approval")
+
+
+def author(nb: NB) -> str:
+    """Return the engineer whose session produced the runbook ('' if unknown)."""
+    session = meta(nb).get("session") or {}
+    user = session.get("user") if isinstance(session, dict) else None
+    return str(user or "")
+
+
+def _ssh_signers(nb: NB, approval: Mapping[str, Any], check: SignatureCheck,
+                 needed_for_auto: int) -> tuple[list[tuple[str, str]], str]:
+    """Verify every SSH signature; return the good (principal, fingerprint)s and a problem.
+
+    Distinct principals with distinct keys count once each: one key signing
+    under two names, or two keys of one principal, is one approver.
+    """
+    good: list[tuple[str, str]] = []
+    bad: list[str] = []
+    for sig in approval.get("signatures") or ():
+        if not isinstance(sig, dict):
+            continue
+        principal, at = str(sig.get("principal", "")), str(sig.get("at", ""))
+        fingerprint, why = check(ssh_message(approval, principal, at), str(sig.get("signature")),
+                                 principal)
+        if fingerprint:
+            good.append((principal, fingerprint))
+        else:
+            bad.append(f"{principal}'s signature ({sig.get('fingerprint', '?')}): {why}")
+    if not approval.get("signatures"):
+        return [], ("approved with a local HMAC key, but this workspace checks SSH signatures "
+                    "(approval = \"ssh\"): approve again with your SSH key")
+    if bad and not good:
+        return [], "; ".join(bad)
+    auto = meta(nb).get("autonomy") == "auto"
+    engineer = author(nb)
+    seen_principals: set[str] = set()
+    seen_keys: set[str] = set()
+    distinct = []
+    for principal, fingerprint in good:
+        if principal in seen_principals or fingerprint in seen_keys:
+            continue
+        if auto and principal == engineer:
+            continue
+        seen_principals.add(principal)
+        seen_keys.add(fingerprint)
+        distinct.append((principal, fingerprint))
+    needed = needed_for_auto if auto else 1
+    if len(distinct) < needed:
+        have = ", ".join(f"{p} ({fp})" for p, fp in distinct) or "none"
+        why = (f"autonomy: auto needs {needed} signatures from distinct principals with "
+               f"distinct keys, none of them the session's engineer {engineer or '(unknown)'}; "
+               f"valid: {have}" if auto else "no valid signature")
+        return good, "; ".join([why, *bad])
+    return distinct, ""
 
 
 def against_history(state: ApprovalState, approval: Mapping[str, Any],
@@ -241,7 +338,7 @@ def against_history(state: ApprovalState, approval: Mapping[str, Any],
     if action == "revoke":
         return ApprovalState("revoked", reason=f"revoked by {by} at {at}; {mine} "
                              "(restored from git or a backup?): review and approve again")
-    if not hmac.compare_digest(signature, str(approval.get("signature", ""))):
+    if not hmac.compare_digest(signature, approval_token(approval)):
         return ApprovalState("superseded", reason=f"a newer approval exists ({by} at {at}); "
                              f"{mine} (an older copy, restored from git or a backup?): "
                              "review and approve again")
@@ -255,8 +352,13 @@ def four_eyes_ok(nb: NB, by: str) -> bool:
     return bool(user) and user != by
 
 
-def check_approver(nb: NB, by: str, *, four_eyes: bool) -> None:
-    """Raise Refused when the approver may not approve this runbook."""
+def check_approver(nb: NB, by: str, *, four_eyes: bool, signatures: bool = False) -> None:
+    """Raise Refused when the approver may not approve this runbook.
+
+    With SSH signatures an ``autonomy: auto`` runbook collects its signatures one
+    approver at a time (it stays ``needs-signatures`` until there are enough), but
+    its engineer's own signature never counts and is refused here.
+    """
     if not by.strip():
         raise BadInput("approver name is empty (pass --by NAME)")
     session = meta(nb).get("session") or {}
@@ -264,6 +366,11 @@ def check_approver(nb: NB, by: str, *, four_eyes: bool) -> None:
     if four_eyes and user and user == by:
         raise Refused(f"four-eyes rule: {by} ran the session this runbook came from; "
                       "someone else must approve it")
+    if signatures and meta(nb).get("autonomy") == "auto":
+        if user and user == by:
+            raise Refused(f"four-eyes rule: {by} ran the session this autonomy: auto runbook "
+                          "came from; their signature does not count")
+        return
     if meta(nb).get("autonomy") == "auto" and not four_eyes_ok(nb, by):
         raise Refused("autonomy: auto needs a four-eyes approval (an approver other than "
                       "the session's engineer, who must be recorded); set autonomy: suggest")
@@ -286,11 +393,17 @@ def resolve_allow(nb: NB, pairs: Iterable[tuple[str, str]]) -> dict[str, list[st
 
 
 def approve(
-    nb: NB, *, by: str, at: str, allow: Mapping[str, list[str]], key: bytes
+    nb: NB, *, by: str, at: str, allow: Mapping[str, list[str]], key: bytes | Signer
 ) -> dict[str, Any]:
-    """Return a copy of ``nb`` marked approved and signed (checks are the caller's)."""
+    """Return a copy of ``nb`` marked approved and signed (checks are the caller's).
+
+    With an SSH ``Signer``, a runbook already signed over the same digest keeps
+    its other approvers' signatures and gains this one (a second approver adds a
+    signature, as four-eyes needs); any change to what is signed starts over.
+    """
     out: dict[str, Any] = copy.deepcopy(dict(nb))
     info = out.setdefault("metadata", {}).setdefault("reifier", {})
+    previous = info.get("approval") if info.get("status") == "approved" else None
     approval: dict[str, Any] = {
         "by": by,
         "at": at,
@@ -299,10 +412,29 @@ def approve(
     }
     approval["digest"] = digest(out, approval["allow"])
     approval["cells"] = cell_digests(out)
-    approval["signature"] = sign(signed_message(approval), key)
+    if isinstance(key, bytes):
+        approval["signature"] = sign(signed_message(approval), key)
+    else:
+        kept = []
+        if isinstance(previous, dict) and previous.get("digest") == approval["digest"]:
+            kept = [s for s in previous.get("signatures") or []
+                    if isinstance(s, dict) and s.get("principal") != by]
+        signature, fingerprint = key(ssh_message(approval, by, at))
+        approval["signatures"] = [*kept, {"principal": by, "at": at, "fingerprint": fingerprint,
+                                          "signature": signature}]
+        approval["by"] = ", ".join(str(s["principal"]) for s in approval["signatures"])
     info["status"] = "approved"
     info["approval"] = approval
     return out
+
+
+def approval_token(approval: Mapping[str, Any]) -> str:
+    """Return what identifies one approval in the history: its signature(s)."""
+    if isinstance(approval.get("signature"), str):
+        return str(approval["signature"])
+    sigs = [str(s.get("signature", "")) for s in approval.get("signatures") or ()
+            if isinstance(s, dict)]
+    return "sshsig:" + hashlib.sha256("\n".join(sigs).encode()).hexdigest() if sigs else ""
 
 
 def unapprove(nb: NB) -> dict[str, Any]:
@@ -378,8 +510,8 @@ def run_order(nb: NB) -> tuple[int, ...]:
     return tuple(sorted(range(len(cells)), key=lambda i: (ranks[i], i)))
 
 
-def plan_run(nb: NB, key: bytes, *, require_resolvable: bool = False,
-             hosts_of: cons.HostsOf | None = None) -> RunPlan:
+def plan_run(nb: NB, key: Trust, *, require_resolvable: bool = False,
+             hosts_of: cons.HostsOf | None = None, signers_for_auto: int = 2) -> RunPlan:
     """Admit a (possibly parameterised) notebook for a run, or raise Refused / BadInput.
 
     Every effective parameter value (default or given) must satisfy its signed
@@ -393,7 +525,7 @@ def plan_run(nb: NB, key: bytes, *, require_resolvable: bool = False,
         if name not in defaults:
             known = ", ".join(sorted(defaults)) or "none"
             raise BadInput(f"unknown parameter {name!r} (this runbook declares: {known})")
-    state = verify(nb, key, skip_injected=True)
+    state = verify(nb, key, skip_injected=True, signers_for_auto=signers_for_auto)
     if not state.ok:
         raise Refused(f"runbook is {state.status}: {state.reason}")
     approval = meta(nb)["approval"]

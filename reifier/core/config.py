@@ -41,6 +41,14 @@ class Settings:
     auto_draft: bool = True  # `reifier watch` drafts each session when it closes
     match_threshold: float = 0.8
     four_eyes: bool = False  # approver must differ from the session's engineer
+    # "ssh": approvals are OpenSSH signatures checked against allowed_signers (public keys);
+    # "local-hmac": single-user mode, an HMAC key in REIFIER_HOME (anyone who can verify
+    # can also forge; approvals do not travel to other machines)
+    approval: str = "ssh"
+    allowed_signers: str = "runbooks/allowed_signers"  # relative to the workspace
+    revoked_keys: str = ""  # a KRL or revoked public keys (ssh-keygen -r), "" for none
+    signing_key: str = ""  # your key (or its .pub with the key in ssh-agent); "" = ~/.ssh/id_*
+    signers_for_auto: int = 2  # distinct approvers an autonomy: auto runbook needs
     autonomy: AutonomyPolicy = field(default_factory=AutonomyPolicy)
     cell_timeout_s: float = 600.0
     run_timeout_s: float = 3600.0

@@ -84,11 +84,13 @@ class Demo:
             raise DemoFailed(f"step {n} ({title}) failed: {exc}") from exc
         self.echo(f"      done in {time.monotonic() - started:.1f}s")
 
-    def reifier(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run the reifier CLI in the sandbox's environment."""
+    def reifier(self, *args: str, check: bool = True,
+                key: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run the reifier CLI in the sandbox's environment (signing with ``key``)."""
+        env = self.env if key is None else {**self.env, "REIFIER_SIGNING_KEY": str(key)}
         proc = subprocess.run(
             [sys.executable, "-m", "reifier", *args],
-            env=self.env,
+            env=env,
             capture_output=True,
             text=True,
             timeout=300,
@@ -223,8 +225,26 @@ class Demo:
         meta["alerts"] = [{"alertname": "DemoAppDown"}]
         notebooks.write_pair(nb, md)
         self.echo("      reviewer sets autonomy: auto and alerts: [{alertname: DemoAppDown}]")
-        out = self.reifier("approve", str(md), "--by", "demo-reviewer")
-        self.echo("      " + out.stdout.strip().replace("\n", "\n      "))
+        # Two reviewers, each with an SSH key made here; the workspace's allowed_signers
+        # (public keys only) is what every run checks. autonomy: auto needs both.
+        keys = self.home / "keys"
+        keys.mkdir(parents=True, exist_ok=True)
+        lines = []
+        signers = {}
+        for who in ("demo-reviewer", "demo-lead"):
+            key = keys / who
+            if not key.exists():
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who,
+                                "-f", str(key)], check=True)
+            signers[who] = key
+            pub = key.with_name(key.name + ".pub").read_text().strip()
+            lines.append(f'{who} namespaces="reifier-approval" {pub}')
+        (self.ws / "runbooks" / "allowed_signers").write_text("\n".join(lines) + "\n")
+        self.echo("      runbooks/allowed_signers: demo-reviewer and demo-lead (ed25519)")
+        for who, key in signers.items():
+            out = self.reifier("approve", str(md), "--by", who, key=key)
+            last = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+            self.echo(f"      {last}")
         status = json.loads(self.reifier("status", str(md), "--json").stdout)
         state = status[0]["status"] if isinstance(status, list) else status["status"]
         if state != "approved":

@@ -101,7 +101,7 @@ def _history(store: Store, rid: str) -> list[dict[str, Any]]:
 
 
 def summary(roots: LabRoots, ctx: Context, store: Store, path: Path,
-            key: bytes | None) -> dict[str, Any]:
+            key: core.Trust | None) -> dict[str, Any]:
     """Describe one runbook for the sidebar: status, confidence, runs, patterns."""
     status = approve.pair_status(ctx, path, key)
     nb = notebooks.read(path if path.is_file() else approve.existing_pair(path)[0])

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import signing_env
 from tests.functional.runbook_factory import make_runbook
 
 pytestmark = pytest.mark.slow
@@ -80,7 +81,7 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
+def lab(tmp_path: Path, approver_key: Path, second_key: Path) -> Iterator[Lab]:
     """Start ``reifier lab`` on a temp workspace with one draft runbook; stop it after."""
     from reifier.cli.lab import front_end_installed
 
@@ -99,6 +100,8 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     env = {**os.environ, "REIFIER_HOME": str(home / "reifier"), "HOME": str(home),
            "JUPYTER_TOKEN": TOKEN, "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    # the user's own SSH key signs approvals made in JupyterLab (the browser never sees it)
+    env = signing_env(env, ws, approver_key, second_key)
     log = tmp_path / "lab.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

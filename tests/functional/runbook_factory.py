@@ -48,7 +48,14 @@ def make_runbook(
     return md
 
 
-def approve(env: dict[str, str], *paths: Path, by: str = "bob") -> None:
-    """Approve runbooks with the real CLI."""
-    subprocess.run([sys.executable, "-m", "reifier", "approve", *map(str, paths), "--by", by],
-                   env=env, check=True, capture_output=True, text=True)
+def approve(env: dict[str, str], *paths: Path, by: str = "bob", second: str = "carol") -> None:
+    """Approve runbooks with the real CLI; ``autonomy: auto`` ones get a second approver
+    (another principal with another key), as four-eyes requires."""
+    cmd = [sys.executable, "-m", "reifier", "approve"]
+    subprocess.run([*cmd, *map(str, paths), "--by", by], env=env, check=True,
+                   capture_output=True, text=True)
+    auto = [p for p in paths if "autonomy: auto" in p.with_suffix(".md").read_text()]
+    if auto:
+        env2 = {**env, "REIFIER_SIGNING_KEY": env["REIFIER_TEST_SECOND_KEY"]}
+        subprocess.run([*cmd, *map(str, auto), "--by", second], env=env2, check=True,
+                       capture_output=True, text=True)

@@ -117,7 +117,9 @@ def test_forged_signature_is_bad_signature(book: Path) -> None:
     assert status(book)["status"] == "bad-signature"
 
 
-def test_key_is_private_and_reused(book: Path, reifier_env: dict[str, str]) -> None:
+def test_key_is_private_and_reused(book: Path, reifier_env: dict[str, str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REIFIER_APPROVAL", "local-hmac")  # the single-user mode's key
     invoke("approve", str(book), "--by", "alice")
     key = Path(reifier_env["REIFIER_HOME"]) / "approval.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
@@ -167,12 +169,18 @@ def test_default_approver_is_user(book: Path, monkeypatch: pytest.MonkeyPatch) -
     assert status(book)["approval"]["by"] == "dora"
 
 
-def test_autonomy_auto_needs_four_eyes(reifier_env: dict[str, str]) -> None:
+def test_autonomy_auto_needs_four_eyes(reifier_env: dict[str, str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     path = Path(reifier_env["REIFIER_WORKSPACE"]) / "auto.md"
     notebooks.write_pair(runbook(cell("code", "uptime"), autonomy="auto",
                                  session={"user": "bob"}), path)
     assert invoke("approve", str(path), "--by", "bob").exit_code == 3
     assert invoke("approve", str(path), "--by", "alice").exit_code == 0
+    # one signature is not enough for autonomy: auto; a second principal with another key is
+    assert status(path)["status"] == "needs-signatures"
+    monkeypatch.setenv("REIFIER_SIGNING_KEY", reifier_env["REIFIER_TEST_SECOND_KEY"])
+    assert invoke("approve", str(path), "--by", "carol").exit_code == 0
+    assert status(path)["status"] == "approved"
 
 
 def test_several_paths_all_or_nothing(book: Path, reifier_env: dict[str, str]) -> None:

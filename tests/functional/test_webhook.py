@@ -29,7 +29,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reifier.adapters import notebooks
-from reifier.adapters.keys import key_path
 from reifier.adapters.settings import Context, load_context
 from reifier.adapters.store import Store
 from reifier.adapters.webhook import Receiver
@@ -39,6 +38,7 @@ from reifier.core.alerts import ALERT_FIELDS, parse_payload
 from reifier.core.models import CommandEvent
 from reifier.errors import BadInput, ConfigError, NotFound, Refused, ReifierError, StoreError
 from reifier.server.app import MAX_BODY, Server, http_code
+from tests.conftest import signing_env
 from tests.functional.runbook_factory import approve, make_runbook
 
 TOKEN = "test-token-0123456789abcdef"
@@ -134,21 +134,20 @@ def make_workspace(env: dict[str, str], auto_params: dict[str, str] | None = Non
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template(tmp_path_factory: pytest.TempPathFactory, approver_key: Path,
+             second_key: Path) -> Path:
     """Approve the runbooks once per module (approval is the slow part)."""
     root = tmp_path_factory.mktemp("template")
-    make_workspace({**os.environ, "REIFIER_HOME": str(root / "home"),
-                    "REIFIER_WORKSPACE": str(root / "ws")})
+    env = {**os.environ, "REIFIER_HOME": str(root / "home"), "REIFIER_WORKSPACE": str(root / "ws")}
+    make_workspace(signing_env(env, root / "ws", approver_key, second_key))
     return root
 
 
 @pytest.fixture
 def ctx(reifier_env: dict[str, str], template: Path) -> Context:
-    """A fresh workspace and home holding the template's approved runbooks and key."""
-    ws, home = Path(reifier_env["REIFIER_WORKSPACE"]), Path(reifier_env["REIFIER_HOME"])
-    shutil.copytree(template / "ws", ws, dirs_exist_ok=True)
-    key = key_path(template / "home")
-    shutil.copy2(key, key_path(home))
+    """A fresh workspace holding the template's approved runbooks and allowed_signers."""
+    ws = Path(reifier_env["REIFIER_WORKSPACE"])
+    shutil.copytree(template / "ws", ws, dirs_exist_ok=True)  # allowed_signers included
     return load_context()
 
 
@@ -326,10 +325,12 @@ def _break(data: dict[str, Any], how: int, value: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, Context]]:
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory, approver_key: Path,
+                second_key: Path) -> Iterator[tuple[Running, Context]]:
     root = tmp_path_factory.mktemp("fuzz")
     env = {**os.environ, "REIFIER_HOME": str(root / "home"), "REIFIER_WORKSPACE": str(root / "ws")}
     (root / "ws").mkdir()
+    env = signing_env(env, root / "ws", approver_key, second_key)
     make_workspace(env)
     ctx = load_context(root / "ws", env=env)
     server = Running(ctx)

@@ -21,6 +21,7 @@ from reifier.adapters.settings import load_context
 from reifier.adapters.store import Store
 from reifier.server.lab import approver
 from reifier.server.lab_handlers import ROUTES
+from tests.conftest import signing_env
 from tests.functional.runbook_factory import approve, make_runbook
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -35,15 +36,19 @@ def jp_server_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def ws(jp_root_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Make the server root the workspace, with a temp REIFIER_HOME.
+def ws(jp_root_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+       approver_key: Path, second_key: Path) -> Path:
+    """Make the server root the workspace, with a temp REIFIER_HOME and trusted test keys.
 
     (``reifier_env`` cannot be used here: its ``home`` dir clashes with pytest-jupyter's.)
+    The server signs approvals with the user's key, as JupyterLab's own process would.
     """
     home = tmp_path / "reifier-home"
     home.mkdir()
     monkeypatch.setenv("REIFIER_HOME", str(home))
     monkeypatch.setenv("REIFIER_WORKSPACE", str(jp_root_dir))
+    for name, value in signing_env({}, jp_root_dir, approver_key, second_key).items():
+        monkeypatch.setenv(name, value)
     return jp_root_dir
 
 
