@@ -47,6 +47,7 @@ setup_lab() {
 
 case ${1:-} in
     demo)
+        apt_install openssh-client:ssh-keygen  # approvals are OpenSSH signatures
         setup_python
         setup_lab
         shift
@@ -54,6 +55,7 @@ case ${1:-} in
         ;;
     test)
         apt_install zsh:zsh shellcheck:shellcheck strace:strace patch:patch curl:curl chromium:chromium \
+            openssh-client:ssh-keygen \
             prometheus-alertmanager:prometheus-alertmanager
         setup_python
         setup_lab

@@ -20,7 +20,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("bench_cli", "bench_hook", "bench_import", "bench_watch", "bench_draft",
-              "bench_kernel", "bench_run", "bench_match", "eval_match", "bench_patrol", "bench_webhook")
+              "bench_kernel", "bench_run", "bench_approval", "bench_match", "eval_match",
+              "bench_patrol", "bench_webhook")
 
 
 def machine() -> dict[str, Any]:
