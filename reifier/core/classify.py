@@ -22,9 +22,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from reifier.core.bashparse import SimpleCommand, Word, parse, unwrap
+from reifier.core.classify_rules import ADMIN_RULES, CASELESS, RoleRule, bulk, rule, subs
+from reifier.core.classify_verbs import verb_role
 from reifier.core.config import Settings
 from reifier.core.models import CommandEvent
 
@@ -47,44 +50,18 @@ class RoleLists:
         return cls(settings.noise_commands, settings.diagnostic_commands, settings.fix_commands)
 
 
-@dataclass(frozen=True)
-class RoleRule:
-    """``command`` [``sub`` path] [``args`` regex over the arguments] → ``role``."""
-
-    role: str
-    command: str
-    sub: tuple[str, ...] = ()
-    args: re.Pattern[str] | None = None
-    example: str = ""
-
-
-def _r(role: str, path: str, args: str = "", ex: str = "") -> RoleRule:
-    """Build a rule from ``"cmd sub words"``; the example defaults to the path."""
-    cmd, *sub = path.split()
-    return RoleRule(role, cmd, tuple(sub), re.compile(args) if args else None, ex or path)
-
-
-def _bulk(role: str, names: str) -> tuple[RoleRule, ...]:
-    return tuple(_r(role, name, ex=f"{name} x") for name in names.split())
-
-
-def _subs(role: str, cmd: str, subs: str) -> tuple[RoleRule, ...]:
-    """One rule per ``|``-separated subcommand path of ``cmd``."""
-    return tuple(_r(role, f"{cmd} {sub}") for sub in subs.split("|"))
-
-
-_SQL_WRITE = (r"(?i)(?:^|\s)(?:-c|-e|--command|--execute)\b.*\b(?:update|delete|insert|drop|"
-              r"truncate|alter|create|grant|revoke|vacuum|reindex|cluster|kill|refresh|flush|"
-              r"pg_terminate_backend|pg_cancel_backend|pg_reload_conf|set\s+global)\b")  # fmt: skip
+_r, _bulk, _subs = rule, bulk, subs
 _EDITOR_NAMES = "vim vi nvim nano emacs ed ex pico joe mcedit micro kak hx sudoedit"
 _HEALTH = r"(?i)://\S*/(?:health|healthz|healthcheck|_health|ready|readyz|livez|ping|status)\b"
+SCRIPT_SHELLS = ("bash", "sh", "zsh", "dash")
 _PKG = ("install|remove|purge|upgrade|update|dist-upgrade|full-upgrade|autoremove|reinstall|"
         "erase|downgrade|add|del|uninstall|ci|refresh")
 
 RULES: tuple[RoleRule, ...] = (
     _r("noise", "cat", r"^$", "cat"),
     *_bulk("noise", "ls ll la l dir cd pushd popd dirs pwd whoami id groups clear reset history "
-           "exit logout echo printf man info help apropos whatis which type whereis hash alias "
+           "exit logout echo printf man info help apropos whatis tldr cheat which type whereis "
+           "hash alias "
            "unalias true false : date cal hostname tty sleep wait jobs fg bg disown source . "
            "export set unset shopt read tmux screen su reifier umask fc bind complete"),
     _r("noise", "sudo", ex="sudo -i"),
@@ -125,23 +102,6 @@ RULES: tuple[RoleRule, ...] = (
            "list-dependencies|is-enabled"),
     *_subs("fix", "service", "start|stop|restart|reload|force-reload|try-restart"),
     _r("diagnostic", "service status", ex="service nginx status"),
-    *_subs("diagnostic", "docker", "compose logs|compose ps|compose config|compose top"),
-    *_subs("fix", "docker", "restart|rm|rmi|run|start|stop|kill|pause|unpause|create|update|"
-           "prune|pull|push|build|load|import|tag|cp|compose up|compose down|compose restart|"
-           "compose stop|compose start|compose rm|compose pull|compose build|compose kill|"
-           "system prune|volume rm|volume prune|network rm|container rm|container prune|"
-           "image rm|image prune|swarm|service update|service scale|service rm|stack deploy"),
-    *_subs("fix", "docker-compose", "up|down|restart|stop|start|rm|pull|build|kill"),
-    *_subs("verify", "kubectl", "rollout status|wait"),
-    *_subs("diagnostic", "kubectl", "rollout history|get|describe|logs|top|events|explain|diff|"
-           "exec|port-forward|api-resources|version|cluster-info|config|auth"),
-    *_subs("fix", "kubectl", "apply|create|delete|patch|replace|scale|set|cordon|uncordon|drain|"
-           "taint|label|annotate|autoscale|expose|run|cp|rollout restart|rollout undo|"
-           "rollout pause|rollout resume"),
-    _r("edit", "kubectl edit"),
-    *_subs("fix", "helm", "install|upgrade|rollback|uninstall|delete|repo add|repo update|"
-           "repo remove|plugin install"),
-    _r("verify", "helm test"),
     *_subs("fix", "git", "pull|checkout|switch|revert|reset|merge|rebase|commit|push|stash|"
            "cherry-pick|am|apply|clean|restore|clone|rm|mv|tag"),
     *_subs("diagnostic", "git", "status|log|diff|show|blame|branch|remote|describe|rev-parse|"
@@ -149,8 +109,6 @@ RULES: tuple[RoleRule, ...] = (
     *(r for pm in ("apt", "apt-get", "yum", "dnf", "zypper", "apk", "snap", "brew", "pip", "pip3",
                    "npm", "gem") for r in _subs("fix", pm, _PKG)),
     _r("fix", "pacman", r"(?:^|\s)-[SRU]", "pacman -Syu"),
-    *(_r("diagnostic", t, r"(?:^|\s)(?:-[a-zA-Z]*[LS]\b|--list)", f"{t} -nvL")
-      for t in ("iptables", "ip6tables")),
     _r("diagnostic", "nft list", ex="nft list ruleset"),
     _r("diagnostic", "ufw status"),
     _r("diagnostic", "firewall-cmd", r"--(?:list|state|get|query)", "firewall-cmd --list-all"),
@@ -182,12 +140,6 @@ RULES: tuple[RoleRule, ...] = (
     _r("verify", "mysqladmin ping"),
     _r("fix", "mysqladmin", r"(?:^|\s)(?:shutdown|flush-\w+|kill|refresh|reload|password|create|"
        r"drop)(?=\s|$)", "mysqladmin flush-hosts"),
-    *(_r("fix", db, _SQL_WRITE, f"{db} -c 'DELETE FROM s'") for db in ("psql", "mysql", "mariadb")),
-    _r("fix", "psql", r"(?:^|\s)(?:-f|--file)\b", "psql -f fix.sql"),
-    _r("verify", "redis-cli", r"(?i)(?:^|\s)ping$", "redis-cli -h cache1 ping"),
-    _r("fix", "redis-cli", r"(?i)(?:^|\s)(?:flushall|flushdb|del|unlink|set|hset|expire|config\s+"
-       r"set|shutdown|client\s+kill|replicaof|slaveof|failover|bgrewriteaof|bgsave)\b",
-       "redis-cli flushall"),
     _r("diagnostic", "tar", r"(?:^|\s)(?:-?[a-zA-Z]*t[a-zA-Z]*|--list)(?:\s|$)", "tar -tzf a.tgz"),
     _r("diagnostic", "mount", r"^$|^-l\b", "mount"),
     _r("fix", "mount", ex="mount -a"),
@@ -195,20 +147,13 @@ RULES: tuple[RoleRule, ...] = (
     _r("fix", "dpkg", r"(?:^|\s)(?:-[irPa]|--install|--remove|--purge|--configure)\b", "dpkg -i x"),
     _r("fix", "rpm", r"(?:^|\s)(?:-[a-zA-Z]*[iUFe][a-zA-Z]*|--install|--upgrade|--erase)\b",
        "rpm -Uvh x"),
-    _r("fix", "aws", r"(?:^|\s)(?:delete|put|create|update|modify|terminate|reboot|stop|start|run|"
-       r"attach|detach|cp|mv|rm|sync|set|invoke|restore|promote|failover|deregister|register|"
-       r"associate|disassociate|authorize|revoke|enable|disable)(?:-[\w-]+)?(?=\s|$)",
-       "aws ecs update-service --force-new-deployment"),
-    _r("fix", "gcloud", r"(?:^|\s)(?:create|delete|update|deploy|set|start|stop|reset|resize|"
-       r"rollback|restart|patch|add-[\w-]+|remove-[\w-]+)(?=\s|$)", "gcloud run deploy api"),
-    _r("fix", "az", r"(?:^|\s)(?:create|delete|update|set|start|stop|restart|deploy|scale)"
-       r"(?=\s|$)", "az vm restart -n web1"),
     _r("diagnostic", "supervisorctl", r"(?:^|\s)(?:status|tail|avail)\b", "supervisorctl status"),
     _r("diagnostic", "pm2", r"(?:^|\s)(?:list|ls|logs|status|show|describe|monit)\b", "pm2 logs"),
     _r("diagnostic", "pg_ctl", r"(?:^|\s)status\b", "pg_ctl status"),
-    *(_r(role, sh, rx, f"{sh} {a} deploy.sh") for sh in ("bash", "sh", "zsh", "dash")
+    *(_r(role, sh, rx, f"{sh} {a} deploy.sh", guess=role == "fix") for sh in SCRIPT_SHELLS
       for role, rx, a in (("diagnostic", r"(?:^|\s)-n\b", "-n"), ("fix", r"\S", "-e"))),
     _r("noise", "ssh", ex="ssh web-01"),
+    *ADMIN_RULES,
 )  # fmt: skip
 
 
@@ -267,15 +212,38 @@ _LEVELS = {c: [{r.sub[i] for r in rs if len(r.sub) > i} for i in range(3)]
 _EDITORS = {e.command: e for e in EDITORS}
 _RELAYS = {r.command: r for r in RELAYS}
 _DRY_RUN = re.compile(r"(?:^|\s)(?:--dry-run(?!=none)|--check)\b")
+# Asking how to use a command, or looking at the shell's own history, is noise.
+_HELP = frozenset({"--help", "-help", "--usage", "-?"})
+_VIEWS = frozenset({"history", "fc", "man", "tldr", "cheat", "help", "info", "apropos", "whatis"})
+_HISTORY_FILE = re.compile(
+    r"(?:^|/)(?:\.(?:bash|zsh|sh|python|psql|mysql|node_repl|sqlite|rediscli)_history|"
+    r"\.zhistory|fish_history)$|^\$\{?HISTFILE\}?$"
+)
+# Text filters: ``history | grep ssh`` and ``man tar | less`` only view the left side.
+_FILTER_NAMES = ("grep egrep fgrep rg ag ack less more most head tail sort uniq wc cut awk gawk "
+                 "sed tr column nl tac cat bat fzf")  # fmt: skip
+_FILTERS = frozenset(_FILTER_NAMES.split())
+#: Exit statuses of a command that never ran (bash: not executable, not found).
+NOT_RUN = frozenset({126, 127})
+CHANGES = frozenset({"fix", "edit"})
 
 
 def _name(words: Sequence[str]) -> str:
     return words[0].rsplit("/", 1)[-1] if words else ""
 
 
+def _table_name(cmd: str) -> str:
+    """Return the name the tables know ``cmd`` by (``kafka-topics.sh`` → ``kafka-topics``)."""
+    if cmd not in _BY_CMD and cmd.endswith((".sh", ".py")) and cmd[:-3] in _BY_CMD:
+        return cmd[:-3]
+    return cmd
+
+
 def _path(cmd: str, args: Sequence[str]) -> tuple[str, ...]:
     """Return the subcommand path: at each level the first positional known there."""
     levels, path, pos = _LEVELS.get(cmd, []), [], 0
+    if cmd in CASELESS:
+        args = [a.lower() for a in args]
     for known in levels:
         if not known:
             break
@@ -285,6 +253,10 @@ def _path(cmd: str, args: Sequence[str]) -> tuple[str, ...]:
         path.append(args[hit])
         pos = hit + 1
     return tuple(path)
+
+
+def _first_positional(args: Sequence[str]) -> int | None:
+    return next((i for i, a in enumerate(args) if not a.startswith("-")), None)
 
 
 def _edited(ed: Editor, args: Sequence[str]) -> tuple[str, ...]:
@@ -327,18 +299,35 @@ def _relayed(relay: Relay, args: Sequence[str]) -> str | None:
     return " ".join(args[i + 1 :]) or None
 
 
-def _role_of(sc: SimpleCommand, lists: RoleLists | None, depth: int) -> str:
+@dataclass(frozen=True)
+class _Part:
+    """The role of one simple command, whether it was guessed, and its kind."""
+
+    role: str
+    guess: bool = False
+    kind: str = ""  # "view": docs or shell history; "filter": a text filter
+
+
+def _role_of(sc: SimpleCommand, lists: RoleLists | None, depth: int) -> _Part:
     """Classify one simple command (see the module docstring for the order)."""
     words = unwrap(sc.words)
     argv = tuple(w.text for w in words)
     written = any(_written(sc.redirects))
     if not argv:
-        return "edit" if written else "noise"
+        return _Part("edit" if written else "noise")
     cmd, args = _name(argv), argv[1:]
-    role = _listed(argv, lists) or _static(cmd, argv, args, lists, depth)
+    listed = _listed(argv, lists)
+    role, guess = (listed, False) if listed else _static(cmd, argv, args, lists, depth)
     if role == "fix" and _DRY_RUN.search(" ".join(args)):
         role = "diagnostic"
-    return "edit" if written else role
+    kind = ""
+    if role == "noise" and (cmd in _VIEWS or _HELP.intersection(args)):
+        kind = "view"
+    elif role == "diagnostic" and any(_HISTORY_FILE.search(a) for a in args):
+        role, kind = "noise", "view"
+    elif role == "diagnostic" and cmd in _FILTERS:
+        kind = "filter"
+    return _Part("edit", False, kind) if written else _Part(role, guess, kind)
 
 
 def _listed(argv: tuple[str, ...], lists: RoleLists | None) -> str | None:
@@ -357,30 +346,60 @@ def _listed(argv: tuple[str, ...], lists: RoleLists | None) -> str | None:
 
 def _static(
     cmd: str, argv: tuple[str, ...], args: tuple[str, ...], lists: RoleLists | None, depth: int
-) -> str:
+) -> tuple[str, bool]:
     relay = _RELAYS.get(cmd)
     inner = _relayed(relay, args) if relay is not None else None
     if inner is not None and depth < 3:
-        return _line_role(inner, lists, depth + 1)
+        return _line_detail(inner, lists, depth + 1)
     editor = _EDITORS.get(cmd)
     if editor is not None and (_edited(editor, args) or (editor.scratch_ok and not editor.flag)):
-        return "edit"
+        return "edit", False
+    if _HELP.intersection(args):
+        return "noise", False
+    cmd = _table_name(cmd)
+    first = _first_positional(args)
+    levels = _LEVELS.get(cmd)
+    if first is not None and args[first] == "help" and (levels is None or levels[0]):
+        return "noise", False  # git help log, kubectl help, ./appctl help
+    if cmd in SCRIPT_SHELLS and first is not None:  # bash appctl.sh status
+        verb = verb_role(_name(args[first:]), args[first + 1 :])
+        if verb is not None:
+            return verb, False
     joined, path = " ".join(args), _path(cmd, args)
-    for rule in _BY_CMD.get(cmd, ()):
-        if rule.sub == path[: len(rule.sub)] and (rule.args is None or rule.args.search(joined)):
-            return rule.role
-    return "fix" if "/" in argv[0] else "diagnostic"
+    for r in _BY_CMD.get(cmd, ()):
+        if r.sub == path[: len(r.sub)] and (r.args is None or r.args.search(joined)):
+            return r.role, r.guess
+    verb = verb_role(cmd, args)
+    if verb is not None:
+        return verb, False
+    return ("fix" if "/" in argv[0] else "diagnostic"), True
 
 
-def _line_role(command: str, lists: RoleLists | None, depth: int = 0) -> str:
-    roles = [_role_of(sc, lists, depth) for sc in parse(command).commands]
-    return max(roles, key=STRENGTH.__getitem__, default="noise")
+def _line_detail(command: str, lists: RoleLists | None, depth: int = 0) -> tuple[str, bool]:
+    parts = [_role_of(sc, lists, depth) for sc in parse(command).commands]
+    if not parts:
+        return "noise", False
+    if any(p.kind == "view" for p in parts) and all(
+        p.kind in {"view", "filter"} or p.role == "noise" for p in parts
+    ):
+        return "noise", False  # history | grep ssh, man tar | less
+    role = max((p.role for p in parts), key=STRENGTH.__getitem__)
+    return role, all(p.guess for p in parts if p.role == role)
 
 
 @lru_cache(maxsize=65536)
+def classify_detail(command: str, lists: RoleLists | None = None) -> tuple[str, bool]:
+    """Return the static role of a command line and whether it is only a guess.
+
+    A guess is the fallback for a command no table or verb decides: an unknown
+    program (diagnostic) or a script path such as ``./exporter-run`` (fix).
+    """
+    return _line_detail(command, lists)
+
+
 def classify(command: str, lists: RoleLists | None = None) -> str:
     """Return the static role of a command line (the strongest of its parts)."""
-    return _line_role(command, lists)
+    return classify_detail(command, lists)[0]
 
 
 def simple_commands(command: str) -> tuple[tuple[str, ...], ...]:
@@ -403,20 +422,108 @@ def edit_targets(command: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def failed(event: CommandEvent) -> bool:
+    """Tell whether a command is known to have exited non-zero."""
+    return event.exit_code not in (None, 0)
+
+
+def _operands(argv: Sequence[str]) -> list[str]:
+    return [a for a in argv[1:] if not a.startswith("-")]
+
+
+def same_intent(a: str, b: str) -> bool:
+    """Tell whether two command lines try the same thing (a retry or a corrected typo).
+
+    Same program (wrappers removed), a last operand alike (``app`` ≈ ``ap``, not
+    ``nginx``) and lines at least 60 % alike: ``systemctl restart app`` and ``sudo
+    systemctl start app`` are, ``systemctl restart app`` and ``systemctl restart db``
+    are not.
+    """
+    pa, pb = simple_commands(a), simple_commands(b)
+    if not pa or not pb or _name(pa[0]) != _name(pb[0]):
+        return False
+    oa, ob = _operands(pa[0]), _operands(pb[0])
+    la, lb = (oa[-1] if oa else ""), (ob[-1] if ob else "")
+    if la != lb and SequenceMatcher(None, la, lb).ratio() < SIMILAR:
+        return False
+    return SequenceMatcher(None, a, b).ratio() >= SIMILAR
+
+
+SIMILAR = 0.6
+
+
 def assign_roles(
     events: Sequence[CommandEvent], lists: RoleLists | None = None
 ) -> tuple[CommandEvent, ...]:
-    """Fill each event's role; diagnostics after a shell session's last fix/edit become verify."""
-    roles = [classify(e.command, lists) for e in events]
+    """Fill each event's role from its static role, its exit status and its neighbours.
+
+    In order, within each shell session:
+
+    1. a command that never ran (exit 126/127: a typo, a missing tool) is noise;
+    2. a guessed fix (a script path no verb explains, ``./exporter-run``) that failed
+       reproduces the problem: a diagnostic;
+    3. a fix or edit that failed and is never followed by a success of the same
+       intent (:func:`same_intent`) changed nothing: a diagnostic (it stays one);
+    4. a guessed fix re-running such a reproduction successfully after a real change
+       verifies the change;
+    5. a diagnostic after the last fix/edit becomes ``verify``; a ``verify`` before
+       the first one (a health ``curl`` while looking) is a diagnostic.
+
+    An exit status that only says "it is broken" never promotes: a status check
+    failing while the service is down stays a diagnostic.
+    """
+    n = len(events)
+    details = [classify_detail(e.command, lists) for e in events]
+    roles = [role for role, _ in details]
+    guessed = [guess and role == "fix" for role, guess in details]
+    shell = [e.shell_session for e in events]
+    repro: set[int] = set()
+    for i, event in enumerate(events):
+        if event.exit_code in NOT_RUN:
+            roles[i] = "noise"
+        elif guessed[i] and failed(event):
+            roles[i] = "diagnostic"
+            repro.add(i)
+    unconfirmed = {
+        i for i, event in enumerate(events)
+        if roles[i] in CHANGES and failed(event) and not any(
+            shell[j] == shell[i] and not failed(events[j]) and roles[j] != "noise"
+            and same_intent(event.command, events[j].command) for j in range(i + 1, n))
+    }  # fmt: skip
+    for i in unconfirmed:
+        roles[i] = "diagnostic"
+    for i in range(n):
+        if roles[i] == "fix" and guessed[i] and not failed(events[i]) and any(
+            shell[j] == shell[i] and same_intent(events[j].command, events[i].command)
+            and any(shell[k] == shell[i] and roles[k] in CHANGES and not guessed[k]
+                    for k in range(j + 1, i)) for j in repro if j < i):  # fmt: skip
+            roles[i] = "verify"
+    first_change: dict[str, int] = {}
     last_change: dict[str, int] = {}
-    for i, (event, role) in enumerate(zip(events, roles, strict=True)):
-        if role in {"fix", "edit"}:
-            last_change[event.shell_session] = i
+    for i, role in enumerate(roles):
+        if role in CHANGES:
+            first_change.setdefault(shell[i], i)
+            last_change[shell[i]] = i
     out = []
-    for i, (event, role) in enumerate(zip(events, roles, strict=True)):
-        after = i > last_change.get(event.shell_session, len(events))
-        out.append(event.with_(role="verify" if role == "diagnostic" and after else role))
+    for i, (event, static) in enumerate(zip(events, roles, strict=True)):
+        role = static
+        if static == "diagnostic" and i > last_change.get(shell[i], n) and i not in unconfirmed:
+            role = "verify"
+        elif static == "verify" and i < first_change.get(shell[i], n):
+            role = "diagnostic"
+        out.append(event.with_(role=role))
     return tuple(out)
+
+
+def unconfirmed_change(event: CommandEvent, lists: RoleLists | None = None) -> bool:
+    """Tell whether ``event`` is a change that failed and was kept as a diagnostic.
+
+    That is: its command is a fix or edit by the tables (not a guess), it failed,
+    and :func:`assign_roles` did not leave it a change — no later success of the same
+    intent confirmed it.
+    """
+    role, guess = classify_detail(event.command, lists)
+    return role in CHANGES and not guess and failed(event) and event.role == "diagnostic"
 
 
 _INTERACTIVE_EDITORS = frozenset(_EDITOR_NAMES.split())

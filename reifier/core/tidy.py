@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
-from reifier.core.classify import edit_targets, is_interactive_edit, simple_commands
+from reifier.core.classify import NOT_RUN, edit_targets, is_interactive_edit, simple_commands
 from reifier.core.models import CommandEvent
 
 RETRY_WINDOW = 3
@@ -86,10 +86,10 @@ def tidy(commands: Sequence[CommandEvent]) -> Tidied:
 
     staged: list[CommandEvent] = []
     for c in _follow_cwd(commands):
-        if (c.role or "noise") == "noise":
-            drop("noise")
-        elif c.exit_code in (126, 127):
+        if c.exit_code in NOT_RUN:  # a typo: noise by its role too, counted as what it is
             drop("command not found")
+        elif (c.role or "noise") == "noise":
+            drop("noise")
         else:
             staged.append(c)
 

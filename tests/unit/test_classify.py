@@ -18,12 +18,13 @@ from reifier.core.classify import (
     Editor,
     Relay,
     RoleLists,
-    RoleRule,
     assign_roles,
     classify,
     edit_targets,
     simple_commands,
 )
+from reifier.core.classify_rules import RoleRule
+from reifier.core.classify_verbs import CLI_FAMILIES, VERB_CLASSES
 from reifier.core.config import Settings
 from reifier.core.models import ROLES, CommandEvent
 
@@ -31,6 +32,18 @@ from reifier.core.models import ROLES, CommandEvent
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.role}:{r.example}")
 def test_rule_example(rule: RoleRule) -> None:
     assert classify(rule.example) == rule.role
+
+
+@pytest.mark.parametrize(
+    ("command", "role"), [(ex, vc.role) for vc in VERB_CLASSES for ex in vc.examples]
+)
+def test_verb_class_example(command: str, role: str) -> None:
+    assert classify(command) == role
+
+
+@pytest.mark.parametrize(("command", "role"), [ex for fam in CLI_FAMILIES for ex in fam.examples])
+def test_cli_family_example(command: str, role: str) -> None:
+    assert classify(command) == role
 
 
 @pytest.mark.parametrize("editor", EDITORS, ids=lambda e: e.command)
@@ -180,7 +193,8 @@ def test_user_lists_extend_and_override() -> None:
     assert classify("deployctl push", lists) == "fix"
     assert classify("make check", lists) == "diagnostic"  # the longest entry wins
     assert classify("sudo make install", lists) == "fix"
-    assert classify("deployctl push") == "diagnostic"  # without lists: unknown
+    assert classify("deployctl frobnicate") == "diagnostic"  # without lists: unknown
+    assert classify("deployctl push") == "fix"  # the generic verb rule
     settings_ = Settings(noise_commands=("fortune",), fix_commands=("deployctl",))
     assert classify("deployctl x", RoleLists.from_settings(settings_)) == "fix"
 
@@ -224,3 +238,83 @@ def test_garbage_never_raises(garbage: str) -> None:
 def test_any_text_gets_a_role(text: str) -> None:
     assert classify(text) in ROLES
     edit_targets(text)
+
+
+@pytest.mark.parametrize(
+    ("command", "role"),
+    [
+        # read-only status checks, however their exit status turns out
+        ("./invctl status", "diagnostic"),
+        ("./appctl status", "diagnostic"),
+        ("bash ./appctl.sh status", "diagnostic"),
+        ("systemctl status nginx", "diagnostic"),
+        ("sudo service nginx status", "diagnostic"),
+        ("kubectl -n prod get pods -o wide", "diagnostic"),
+        ("helm -n prod status api", "diagnostic"),
+        ("podman ps -a", "diagnostic"),
+        ("podman logs --tail 50 web", "diagnostic"),
+        ("redis-cli -h cache1 INFO memory", "diagnostic"),
+        ("valkey-cli -n 2 GET session:42", "diagnostic"),
+        ("consul kv get -recurse app/", "diagnostic"),
+        ("etcdctl get --prefix /registry", "diagnostic"),
+        ("psql -U app -c 'SELECT pid, state FROM pg_stat_activity'", "diagnostic"),
+        ("psql -c \"SELECT * FROM jobs WHERE note = 'delete me'\"", "diagnostic"),
+        ("mysql -e 'SHOW FULL PROCESSLIST'", "diagnostic"),
+        ("nginx -T", "diagnostic"),
+        ("pg_ctl -D /var/lib/pgsql/data status", "diagnostic"),
+        ("ss -tlnp", "diagnostic"),
+        ("iptables -C INPUT -p tcp --dport 22 -j ACCEPT", "diagnostic"),
+        ("aws ec2 describe-instances --instance-ids i-0abc", "diagnostic"),
+        ("gcloud compute instances describe vm-1", "diagnostic"),
+        ("az vm show -g rg -n web1", "diagnostic"),
+        ("git stash list", "diagnostic"),
+        ("rabbitmqctl list_queues name messages_ready", "diagnostic"),
+        ("kafka-consumer-groups.sh --bootstrap-server b:9092 --describe --group g", "diagnostic"),
+        # state-changing subcommands
+        ("./appctl start", "fix"),
+        ("podman restart web", "fix"),
+        ("podman pod restart api", "fix"),
+        ("consul kv put app/port 8081", "fix"),
+        ("etcdctl put /app/port 8081", "fix"),
+        ("ss -K dst 10.0.0.5 dport = 5432", "fix"),
+        ("redis-cli -h cache1 DEL lock:jobs", "fix"),
+        ("redis-cli CONFIG SET maxmemory 2gb", "fix"),
+        ("psql -c 'SELECT pg_terminate_backend(4242)'", "fix"),
+        ("psql -c 'BEGIN; UPDATE jobs SET state = 1; COMMIT'", "fix"),
+        ("mysql -e 'KILL 1234'", "fix"),
+        ("nginx -s reload", "fix"),
+        ("apachectl graceful", "fix"),
+        ("pg_ctl -D /var/lib/pgsql/data restart", "fix"),
+        ("ip route del default via 10.0.0.1", "fix"),
+        ("nft add rule inet filter input tcp dport 8080 accept", "fix"),
+        ("iptables -D INPUT -s 10.0.0.5 -j DROP", "fix"),
+        ("aws ecs update-service --cluster c --service api --force-new-deployment", "fix"),
+        ("gcloud compute instances stop vm-1", "fix"),
+        ("az webapp restart -n api -g rg", "fix"),
+        ("rabbitmqctl purge_queue orders", "fix"),
+        ("kafka-topics.sh --bootstrap-server b:9092 --alter --topic t --partitions 6", "fix"),
+        ("git stash", "fix"),
+        # checks
+        ("nginx -t", "verify"),
+        ("apachectl configtest", "verify"),
+        # help look-ups and the shell's own history are noise
+        ("tldr tar", "noise"),
+        ("man 5 crontab", "noise"),
+        ("systemctl --help", "noise"),
+        ("kubectl help rollout", "noise"),
+        ("./appctl help", "noise"),
+        ("apropos partition", "noise"),
+        ("whatis ss", "noise"),
+        ("history", "noise"),
+        ("history | grep sed", "noise"),
+        ("history | tail -20", "noise"),
+        ("fc -l -20", "noise"),
+        ("cat ~/.bash_history | grep systemctl", "noise"),
+        ("man tar | grep -A2 exclude", "noise"),
+        # an unknown command is a guess: a diagnostic, a script path a fix
+        ("./exporter-run", "fix"),
+        ("frobnicate --verbose", "diagnostic"),
+    ],
+)
+def test_roles_from_what_commands_do(command: str, role: str) -> None:
+    assert classify(command) == role
