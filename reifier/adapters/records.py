@@ -1,24 +1,43 @@
-"""Run evidence: record notebooks, their HTML, and a hash-chained index.
+"""Run evidence: record notebooks, their HTML, and a signed, hash-chained index.
 
 Each run leaves ``runbooks/records/<runbook-id>/<run-id>.ipynb`` (plain JSON,
 never paired with Jupytext) and ``<run-id>.html``, both opening with a
 provenance header. ``runbooks/records/index.jsonl`` gets one line per run with
 the SHA-256 of both files and ``prev``, the SHA-256 of the line before it, so
 editing or removing a record or a line breaks the chain :func:`verify` walks.
-The store gets an ``Execution`` node linked ``Execution -ran-> Runbook``.
+
+Whoever can write the folder could still recompute every hash, so each line is
+also signed (``ssh-keygen -Y sign``, namespace ``reifier-record``) by the key of
+the host that ran it: ``REIFIER_HOME/host_key``, an ed25519 key created on first
+use. ``hash`` covers every other field of the line (``sig`` aside), the
+signature covers the same bytes, and the line names its signer (``signer``, a
+principal like ``host:web1``, and ``key``, the key's fingerprint). Verification
+needs public keys only: the workspace's ``allowed_signers`` (lines with
+``namespaces="reifier-record"``, see ``reifier records --host-key``) and the
+host keys the store registered when it created them. After every append the
+store (outside the workspace) anchors the chain head, the latest line's hash
+and the line count, so truncating, wiping or re-chaining the index is caught.
+The store also gets an ``Execution`` node linked ``Execution -ran-> Runbook``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import hashlib
 import html
 import json
+import os
 import re
 import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +46,14 @@ from reifier.adapters.files import atomic_write
 from reifier.adapters.notebooks import ipynb_text
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
-from reifier.errors import BadInput
+from reifier.adapters.store_records import HostKey
+from reifier.errors import BadInput, ConfigError
 
 INDEX = "index.jsonl"
 GENESIS = "0" * 64
+RECORD_NAMESPACE = "reifier-record"  # record signatures never pass as approvals
+HOST_KEY = "host_key"
+_UNHASHED = frozenset({"hash", "sig", "sig_error"})  # the only fields ``hash`` skips
 PROVENANCE_TAG = "reifier-provenance"
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -134,6 +157,90 @@ def _line_sha(line: str) -> str:
     return hashlib.sha256(line.encode("utf-8")).hexdigest()
 
 
+def _canonical(obj: Mapping[str, Any]) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def line_body(line: Mapping[str, Any]) -> str:
+    """Return the bytes ``hash`` and the signature cover: every field but hash/sig."""
+    return _canonical({k: v for k, v in line.items() if k not in _UNHASHED})
+
+
+def _index_path(ctx: Context) -> Path:
+    return records_dir(ctx) / INDEX
+
+
+def _anchor_key(ctx: Context) -> str:
+    """Name an index in the store: its absolute path (a moved workspace is a new index)."""
+    return str(_index_path(ctx).resolve())
+
+
+# --- the host key ---------------------------------------------------------------------
+
+def host_key_path(ctx: Context) -> Path:
+    """Return the key this host signs records with: ``REIFIER_HOME/host_key``."""
+    return ctx.home / HOST_KEY
+
+
+def host_principal() -> str:
+    """Return the principal a new host key signs as: ``host:<hostname>``."""
+    return f"host:{socket.gethostname()}"
+
+
+def _create_host_key(path: Path, principal: str) -> None:
+    """Make an ed25519 key with ssh-keygen; a concurrent creator's key wins, intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=".host_key.", dir=path.parent))
+    tmp = tmpdir / "key"
+    try:
+        try:
+            proc = subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"reifier {principal}",
+                 "-f", str(tmp)], capture_output=True, text=True, timeout=30, check=False)
+        except (FileNotFoundError, subprocess.TimeoutExpired):
+            raise ConfigError("cannot create a host key: ssh-keygen is missing or hung "
+                              "(Debian: apt-get install openssh-client)") from None
+        if proc.returncode != 0 or not tmp.is_file():
+            why = (proc.stderr.strip().splitlines() or ["no key written"])[-1]
+            raise ConfigError(f"cannot create a host key at {path}: {why}")
+        os.chmod(tmp, 0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)  # fails if another process made one first: keep theirs
+            os.replace(tmpdir / "key.pub", path.with_name(path.name + ".pub"))
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def host_key(ctx: Context, store: Store) -> HostKey:
+    """Return this host's record key, creating and registering it on first use.
+
+    The store registers the first key it sees at the path; a key found there
+    later with another fingerprint (swapped in) is returned unregistered, so its
+    signatures are not trusted as this host's.
+    """
+    from reifier.adapters.sshsig import fingerprint, public_key
+
+    path = host_key_path(ctx)
+    if not path.is_file():
+        _create_host_key(path, host_principal())
+    fp = fingerprint(path)
+    known = store.host_keys(str(path))
+    for key in known:
+        if key.fingerprint == fp:
+            return key
+    key = HostKey(fp, str(path), host_principal(), public_key(path))
+    if not known:
+        store.register_host_key(key)
+    return key
+
+
+def allowed_signers_line(key: HostKey) -> str:
+    """Return the ``allowed_signers`` line that trusts ``key`` for records (only)."""
+    return f'{key.principal} namespaces="{RECORD_NAMESPACE}" {key.public_key}'
+
+
+# --- appending ----------------------------------------------------------------------
+
 @contextmanager
 def _index_lock(directory: Path) -> Iterator[None]:
     directory.mkdir(parents=True, exist_ok=True)
@@ -145,20 +252,59 @@ def _index_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def append_index(ctx: Context, entry: Mapping[str, Any]) -> dict[str, Any]:
-    """Append one chained line to ``index.jsonl`` (rewritten atomically under a lock)."""
-    directory = records_dir(ctx)
-    with _index_lock(directory):
-        path = directory / INDEX
-        old = path.read_text(encoding="utf-8") if path.exists() else ""
-        lines = old.splitlines()
-        line = {**entry, "prev": _line_sha(lines[-1]) if lines else GENESIS}
-        text = json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        _atomic_write(path, old + text + "\n")
+def _signed(ctx: Context, store: Store, line: dict[str, Any]) -> dict[str, Any]:
+    """Name the signer, hash every field and sign; unsigned (with why) if signing fails.
+
+    The run already happened: its evidence is written even when no key can sign,
+    and ``verify`` reports the line as unsigned.
+    """
+    from reifier.adapters.sshsig import SshSigner
+
+    try:
+        key = host_key(ctx, store)
+    except ConfigError as exc:
+        line.update(signer="", key="")
+        return {**line, "hash": hashlib.sha256(line_body(line).encode()).hexdigest(),
+                "sig": "", "sig_error": str(exc)}
+    line.update(signer=key.principal, key=key.fingerprint)
+    body = line_body(line)
+    line["hash"] = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    try:
+        line["sig"], _ = SshSigner(Path(key.path), RECORD_NAMESPACE)(body)
+    except ConfigError as exc:
+        line.update(sig="", sig_error=str(exc))
     return line
 
 
-def write_record(ctx: Context, nb: Mapping[str, Any], prov: Mapping[str, Any]) -> dict[str, Any]:
+def append_index(ctx: Context, entry: Mapping[str, Any],
+                 store: Store | None = None) -> dict[str, Any]:
+    """Append one chained, signed line to ``index.jsonl`` and anchor it in the store.
+
+    The index is rewritten atomically under a lock; the store's anchor is
+    updated under the same lock, so it always names the line just written.
+    """
+    own = store is None
+    db = Store(ctx.db_path) if store is None else store
+    directory = records_dir(ctx)
+    try:
+        with _index_lock(directory):
+            path = directory / INDEX
+            old = path.read_text(encoding="utf-8") if path.exists() else ""
+            lines = old.splitlines()
+            line = _signed(ctx, db, {**{k: v for k, v in entry.items() if k not in _UNHASHED},
+                                     "prev": _line_sha(lines[-1]) if lines else GENESIS})
+            text = _canonical(line)
+            _atomic_write(path, old + text + "\n")
+            db.anchor_records(_anchor_key(ctx), _line_sha(text), len(lines) + 1,
+                              str(line.get("run_id", "")))
+    finally:
+        if own:
+            db.close()
+    return line
+
+
+def write_record(ctx: Context, nb: Mapping[str, Any], prov: Mapping[str, Any],
+                 store: Store | None = None) -> dict[str, Any]:
     """Write the record notebook and HTML, chain them into the index, return the line."""
     ipynb, page = record_paths(ctx, prov["runbook"], prov["run_id"])
     record = build_record(nb, prov)
@@ -171,7 +317,7 @@ def write_record(ctx: Context, nb: Mapping[str, Any], prov: Mapping[str, Any]) -
         "digest": prov["digest"], "record": str(ipynb.relative_to(base)),
         "html": str(page.relative_to(base)),
         "sha256": {"ipynb": sha256_file(ipynb), "html": sha256_file(page)},
-    })
+    }, store)
 
 
 def store_execution(store: Store, prov: Mapping[str, Any], line: Mapping[str, Any]) -> int:
@@ -190,10 +336,10 @@ def store_execution(store: Store, prov: Mapping[str, Any], line: Mapping[str, An
 
 
 def keep(ctx: Context, nb: Mapping[str, Any], prov: Mapping[str, Any]) -> dict[str, Any]:
-    """Write the record, chain it into the index and add it to the store; return the line."""
-    line = write_record(ctx, nb, prov)
+    """Write the record, sign and chain it into the index, add it to the store; return the line."""
     store = Store(ctx.db_path)
     try:
+        line = write_record(ctx, nb, prov, store)
         store_execution(store, prov, line)
     finally:
         store.close()
@@ -214,34 +360,171 @@ def read_index(ctx: Context) -> list[dict[str, Any]]:
     return out
 
 
-def verify(ctx: Context, store: Store | None = None) -> list[str]:
-    """Return every problem found: broken chain, altered or missing records, orphans."""
+# --- verifying ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunSignature:
+    """Who signed one index line, and whether that holds up."""
+
+    line: int
+    run_id: str
+    runbook: str
+    status: str
+    principal: str  # as the line names it ("" when unsigned)
+    fingerprint: str  # of the key that made the signature (or the line's claim if bad)
+    trusted_by: str  # "allowed_signers", "this host" or "" (not verified)
+    problem: str = ""
+
+
+@dataclass
+class Verification:
+    """What ``records --verify`` found: every run's signer, and every problem."""
+
+    runs: list[RunSignature] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    anchored: int | None = None  # line count the store anchored (None: no anchor here)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found."""
+        return not self.problems
+
+
+_TRUST_LABEL = 'allowed_signers (namespaces="reifier-record") or this host\'s registered key'
+
+
+@contextmanager
+def _record_trust(ctx: Context, store: Store | None) -> Iterator[tuple[Any, set[str], str]]:
+    """Yield a verifier over the team's allowed_signers plus this host's own keys.
+
+    ssh-keygen takes one allowed_signers file: a private temporary file joins the
+    workspace's file (its ``namespaces=`` options apply as written) and one
+    ``namespaces="reifier-record"`` line per host key the store registered.
+    """
+    from reifier.adapters.keys import allowed_signers_path
+    from reifier.adapters.sshsig import SshVerifier
+
+    team = allowed_signers_path(ctx.workspace, ctx.settings)
+    try:
+        text = team.read_text(encoding="utf-8") if team.is_file() else ""
+    except OSError as exc:
+        raise ConfigError(f"cannot read {team}: {exc.strerror}") from None
+    local = store.host_keys() if store is not None else []
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += "".join(allowed_signers_line(k) + "\n" for k in local)
+    revoked = Path(ctx.settings.revoked_keys).expanduser() if ctx.settings.revoked_keys else None
+    if revoked is not None and not revoked.is_absolute():
+        revoked = ctx.workspace / revoked
+    fd, name = tempfile.mkstemp(prefix="reifier-record-signers-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        yield SshVerifier(Path(name), revoked, RECORD_NAMESPACE), \
+            {k.fingerprint for k in local}, name
+    finally:
+        os.unlink(name)
+
+
+def _check_line(n: int, line: Mapping[str, Any], verifier: Any, local: set[str],
+                signers_file: str) -> RunSignature:
+    """Check that a line's hash covers its fields and a trusted key signed them."""
+    rid, principal, claimed = (str(line.get(k) or "") for k in ("run_id", "signer", "key"))
+    sig = line.get("sig")
+
+    def result(problem: str, fp: str = claimed, by: str = "") -> RunSignature:
+        return RunSignature(n, rid, str(line.get("runbook", "")), str(line.get("status", "")),
+                            principal, fp, by, problem and f"index line {n} (run {rid}): {problem}")
+
+    body = line_body(line)
+    if "hash" not in line and not sig:
+        return result("unsigned, and no hash over its fields (written before records were "
+                      "signed, or fabricated)")
+    if line.get("hash") != hashlib.sha256(body.encode("utf-8")).hexdigest():
+        return result("its fields do not match its hash (edited after it was written)")
+    if not isinstance(sig, str) or not sig or not principal:
+        why = str(line.get("sig_error") or "no signature")
+        return result(f"unsigned ({why})")
+    fp, reason = verifier(body, sig, principal)
+    if not fp:
+        reason = reason.replace(signers_file, _TRUST_LABEL).replace("this approval", "this line")
+        return result(f"signature by {principal} ({claimed or 'no key named'}) not trusted: "
+                      f"{reason}")
+    if claimed != fp:
+        return result(f"signed by {fp}, but the line names key {claimed or '(none)'}", fp)
+    return result("", fp, "this host" if fp in local else "allowed_signers")
+
+
+def _check_anchor(ctx: Context, store: Store, raw: list[str], found: Verification) -> None:
+    """Compare the index with the chain head the store anchored after the last append."""
+    anchor = store.records_anchor(_anchor_key(ctx))
+    if anchor is None:
+        return
+    found.anchored = anchor.count
+    if len(raw) < anchor.count:
+        found.problems.append(
+            f"the index has {len(raw)} line(s) but the store anchored {anchor.count} (last run "
+            f"{anchor.run_id}): runs were removed (index truncated or wiped)")
+    elif _line_sha(raw[anchor.count - 1]) != anchor.head:
+        found.problems.append(
+            f"index line {anchor.count} is not the line the store anchored (run "
+            f"{anchor.run_id}): the index was rewritten or re-chained")
+
+
+def _check_host_key(ctx: Context, store: Store, found: Verification) -> None:
+    """Report a host key swapped in under ``REIFIER_HOME``."""
+    from reifier.adapters.sshsig import fingerprint
+
+    path = host_key_path(ctx)
+    known = store.host_keys(str(path))
+    if not known or not path.exists():
+        return
+    try:
+        fp = fingerprint(path)
+    except ConfigError as exc:
+        found.problems.append(f"host key {path}: {exc}")
+        return
+    if fp not in {k.fingerprint for k in known}:
+        found.problems.append(f"host key {path} is {fp}, not the key this store registered "
+                              f"({known[0].fingerprint}): it was replaced")
+
+
+def check(ctx: Context, store: Store | None = None) -> Verification:
+    """Verify chain, hashes, signatures, record files and the store's anchor."""
     base = records_dir(ctx)
     path = base / INDEX
     raw = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    problems: list[str] = []
+    found = Verification()
+    problems = found.problems
     prev = GENESIS
     listed: set[str] = set()
-    for n, text in enumerate(raw, 1):
-        try:
-            line = json.loads(text)
-            files = {"ipynb": line["record"], "html": line["html"]}
-            sums, chained = line["sha256"], line["prev"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            problems.append(f"index line {n}: not a valid record line")
+    with _record_trust(ctx, store) as (verifier, local, signers_file):
+        for n, text in enumerate(raw, 1):
+            try:
+                line = json.loads(text)
+                files = {"ipynb": str(line["record"]), "html": str(line["html"])}
+                sums, chained = line["sha256"], line["prev"]
+                if not isinstance(sums, dict):
+                    raise TypeError
+            except (json.JSONDecodeError, KeyError, TypeError):
+                problems.append(f"index line {n}: not a valid record line")
+                prev = _line_sha(text)
+                continue
+            if chained != prev:
+                problems.append(f"index line {n} does not chain to the line before it "
+                                "(a line was edited, inserted or removed)")
             prev = _line_sha(text)
-            continue
-        if chained != prev:
-            problems.append(f"index line {n} does not chain to the line before it "
-                            "(a line was edited, inserted or removed)")
-        prev = _line_sha(text)
-        for kind, rel in files.items():
-            listed.add(rel)
-            file = base / rel
-            if not file.is_file():
-                problems.append(f"run {line.get('run_id')}: {rel} is missing")
-            elif sha256_file(file) != sums.get(kind):
-                problems.append(f"run {line.get('run_id')}: {rel} was modified")
+            signed = _check_line(n, line, verifier, local, signers_file)
+            found.runs.append(signed)
+            if signed.problem:
+                problems.append(signed.problem)
+            for kind, rel in files.items():
+                listed.add(rel)
+                file = base / rel
+                if not file.is_file():
+                    problems.append(f"run {line.get('run_id')}: {rel} is missing")
+                elif sha256_file(file) != sums.get(kind):
+                    problems.append(f"run {line.get('run_id')}: {rel} was modified")
     for file in sorted(base.glob("*/*")):
         rel = str(file.relative_to(base))
         if file.suffix in {".ipynb", ".html"} and rel not in listed:
@@ -252,4 +535,11 @@ def verify(ctx: Context, store: Store | None = None) -> list[str]:
             if rel and rel not in listed:
                 problems.append(f"run {node['key']} is in the store but not in the index "
                                 "(index truncated?)")
-    return problems
+        _check_anchor(ctx, store, raw, found)
+        _check_host_key(ctx, store, found)
+    return found
+
+
+def verify(ctx: Context, store: Store | None = None) -> list[str]:
+    """Return every problem found: chain, hashes, signatures, files, store anchor."""
+    return check(ctx, store).problems

@@ -75,13 +75,14 @@ class SshSigner:
     """Signs approval messages with one SSH key (file or agent)."""
 
     key: Path
+    namespace: str = SIG_NAMESPACE  # what the signature is for (ssh-keygen -n)
 
     def __call__(self, message: str) -> tuple[str, str]:
         """Return (armored signature, key fingerprint) of ``message``."""
         if not self.key.is_file():
             raise ConfigError(f"no SSH key at {self.key}: set signing_key in reifier.toml or "
                               "REIFIER_SIGNING_KEY (see `reifier keys`)")
-        proc = _keygen(["-Y", "sign", "-q", "-f", str(self.key), "-n", SIG_NAMESPACE], message)
+        proc = _keygen(["-Y", "sign", "-q", "-f", str(self.key), "-n", self.namespace], message)
         if proc.returncode != 0 or "BEGIN SSH SIGNATURE" not in proc.stdout:
             raise ConfigError(f"cannot sign with {self.key}: {_last_line(proc)}")
         return proc.stdout, fingerprint(self.key)
@@ -93,6 +94,7 @@ class SshVerifier:
 
     allowed_signers: Path
     revoked: Path | None = None
+    namespace: str = SIG_NAMESPACE  # only signatures made for this purpose verify
     _cache: dict[tuple[str, str, str, tuple[float, ...]], tuple[str, str]] = field(
         default_factory=dict)
 
@@ -120,7 +122,7 @@ class SshVerifier:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(signature)
             args = ["-Y", "verify", "-f", str(self.allowed_signers), "-I", principal,
-                    "-n", SIG_NAMESPACE, "-s", sig_path]
+                    "-n", self.namespace, "-s", sig_path]
             revoked = ["-r", str(self.revoked)] if self.revoked is not None else []
             proc = _keygen(args + revoked, message)
             match = _GOOD.search(proc.stdout + proc.stderr)

@@ -7,9 +7,12 @@ them) or none of it, and ordered migrations keyed by ``PRAGMA user_version``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +22,7 @@ from typing import Any
 
 from reifier.adapters.store_approvals import ApprovalsMixin
 from reifier.adapters.store_graph import EDGE_KINDS, NODE_KINDS, GraphMixin
+from reifier.adapters.store_records import RecordsMixin
 from reifier.adapters.store_runs import RunsMixin
 from reifier.adapters.store_schema import MIGRATIONS
 from reifier.core.models import CommandEvent, Session
@@ -49,13 +53,34 @@ def _dedup_key(ev: CommandEvent, command: str) -> int:
 __all__ = ["EDGE_KINDS", "MIGRATIONS", "NODE_KINDS", "Offset", "Store"]
 
 
-class Store(GraphMixin, RunsMixin, ApprovalsMixin):
+def _private_file(path: Path) -> None:
+    """Create the store's folder 0700 and its file 0600 (SQLite's -wal/-shm follow it).
+
+    The store holds every command typed (redacted, but still a record of a
+    production shell): nobody else on the machine reads it. A folder we create
+    is made 0700 (an existing one is left alone: it may be shared, like /tmp);
+    an existing store file of ours that is looser than 0600 is tightened.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.chmod(0o700)
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    with contextlib.suppress(OSError):
+        st = path.stat()
+        if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
+            path.chmod(0o600)
+
+
+class Store(GraphMixin, RunsMixin, ApprovalsMixin, RecordsMixin):
     """A thin, typed wrapper around one SQLite connection."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private_file(self.path)
         try:
             self.db = sqlite3.connect(
                 str(path), timeout=30.0, isolation_level=None, check_same_thread=False

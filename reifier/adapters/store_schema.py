@@ -110,4 +110,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX approvals_by_runbook ON approvals(runbook, id);
     """,
+    # 4: run evidence anchored outside the workspace: each records index's chain head
+    # (latest line hash and line count) and the host keys this store created to sign
+    # index lines, so truncation, wiping, re-chaining and a swapped key are caught
+    """
+    CREATE TABLE record_anchors (
+        index_path TEXT PRIMARY KEY,
+        head TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        run_id TEXT NOT NULL DEFAULT '',
+        updated REAL NOT NULL
+    );
+    CREATE TABLE host_keys (
+        fingerprint TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        principal TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    """,
 )

@@ -112,9 +112,12 @@ def test_deleted_record_is_detected(ctx: Context) -> None:
 
 def test_edited_index_line_is_detected(ctx: Context) -> None:
     raw = index_lines(ctx)
+    run_id = json.loads(raw[1])["run_id"]
     raw[1] = raw[1].replace('"status":"ok"', '"status":"failed"')
     (records.records_dir(ctx) / records.INDEX).write_text("\n".join(raw) + "\n")
-    assert problems(ctx) == ["index line 3 does not chain to the line before it "
+    assert problems(ctx) == [f"index line 2 (run {run_id}): its fields do not match its hash "
+                             "(edited after it was written)",
+                             "index line 3 does not chain to the line before it "
                              "(a line was edited, inserted or removed)"]
 
 
@@ -134,7 +137,9 @@ def test_removed_last_line_and_its_files_is_caught_by_the_store(ctx: Context) ->
     for rel in (last["record"], last["html"]):
         (records.records_dir(ctx) / rel).unlink()
     assert problems(ctx) == [f"run {last['run_id']} is in the store but not in the index "
-                             "(index truncated?)"]
+                             "(index truncated?)",
+                             f"the index has 2 line(s) but the store anchored 3 (last run "
+                             f"{last['run_id']}): runs were removed (index truncated or wiped)"]
 
 
 def test_garbage_line_is_detected(ctx: Context) -> None:
@@ -146,7 +151,8 @@ def test_garbage_line_is_detected(ctx: Context) -> None:
 def test_records_cli_lists_and_verifies(ctx: Context) -> None:
     listed = json.loads(invoke("records", "--json").stdout)
     assert [r["run_id"] for r in listed] == [json.loads(x)["run_id"] for x in index_lines(ctx)]
-    assert "3 runs" in invoke("records", "--verify").stdout
+    verified = invoke("records", "--verify").stdout
+    assert "3 runs" in verified and verified.count("signed by host:") == 3
     (records.records_dir(ctx) / listed[0]["html"]).write_text("tampered")
     result = invoke("records", "--verify")
     assert result.exit_code == 1
