@@ -394,7 +394,7 @@ _TRUST_LABEL = 'allowed_signers (namespaces="reifier-record") or this host\'s re
 
 
 @contextmanager
-def _record_trust(ctx: Context, store: Store | None) -> Iterator[tuple[Any, set[str], str]]:
+def _record_trust(ctx: Context, store: Store) -> Iterator[tuple[Any, set[str], str]]:
     """Yield a verifier over the team's allowed_signers plus this host's own keys.
 
     ssh-keygen takes one allowed_signers file: a private temporary file joins the
@@ -409,7 +409,7 @@ def _record_trust(ctx: Context, store: Store | None) -> Iterator[tuple[Any, set[
         text = team.read_text(encoding="utf-8") if team.is_file() else ""
     except OSError as exc:
         raise ConfigError(f"cannot read {team}: {exc.strerror}") from None
-    local = store.host_keys() if store is not None else []
+    local = store.host_keys()
     if text and not text.endswith("\n"):
         text += "\n"
     text += "".join(allowed_signers_line(k) + "\n" for k in local)
@@ -490,7 +490,17 @@ def _check_host_key(ctx: Context, store: Store, found: Verification) -> None:
 
 
 def check(ctx: Context, store: Store | None = None) -> Verification:
-    """Verify chain, hashes, signatures, record files and the store's anchor."""
+    """Verify chain, hashes, signatures, record files and the store's anchor.
+
+    Without ``store`` the workspace's own store is opened: it holds this host's
+    keys and the anchor, without which nothing this host signed would verify.
+    """
+    if store is None:
+        own = Store(ctx.db_path)
+        try:
+            return check(ctx, own)
+        finally:
+            own.close()
     base = records_dir(ctx)
     path = base / INDEX
     raw = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
@@ -529,14 +539,13 @@ def check(ctx: Context, store: Store | None = None) -> Verification:
         rel = str(file.relative_to(base))
         if file.suffix in {".ipynb", ".html"} and rel not in listed:
             problems.append(f"{rel} is not in the index (its index line was removed?)")
-    if store is not None:
-        for node in store.nodes("Execution"):
-            rel = node["props"].get("record")
-            if rel and rel not in listed:
-                problems.append(f"run {node['key']} is in the store but not in the index "
-                                "(index truncated?)")
-        _check_anchor(ctx, store, raw, found)
-        _check_host_key(ctx, store, found)
+    for node in store.nodes("Execution"):
+        rel = node["props"].get("record")
+        if rel and rel not in listed:
+            problems.append(f"run {node['key']} is in the store but not in the index "
+                            "(index truncated?)")
+    _check_anchor(ctx, store, raw, found)
+    _check_host_key(ctx, store, found)
     return found
 
 
