@@ -9,6 +9,12 @@ what it left out):
 3. A command that failed and is followed, within the next three kept commands,
    by a similar one of the same role (same program, text ≥ 60 % alike) goes: it
    was a typo or a wrong first attempt that the engineer corrected or retried.
+   A failed fix or edit goes too when *any* later change of the same intent
+   succeeded (:func:`~reifier.core.classify.same_intent`): a ``systemctl start``
+   that failed until the config was fixed several commands later, a typo in a
+   path corrected after a detour. A failed fix or edit that nothing confirmed
+   stays, as a diagnostic (see ``assign_roles``), never in the fix sequence; the
+   count says so (:data:`UNCONFIRMED`).
 4. Diagnostics are de-duplicated (the first run is kept); an exact repeat of a
    fix, edit or verify command directly after itself is collapsed.
 5. Two edits of the same file collapse into one (the first snapshot is the
@@ -22,11 +28,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
-from reifier.core.classify import NOT_RUN, edit_targets, is_interactive_edit, simple_commands
+from reifier.core.classify import (
+    CHANGES,
+    NOT_RUN,
+    edit_targets,
+    is_interactive_edit,
+    same_intent,
+    simple_commands,
+    unconfirmed_change,
+)
 from reifier.core.models import CommandEvent
 
 RETRY_WINDOW = 3
 SIMILAR = 0.6
+#: Counted (not dropped from the draft: listed under Diagnosis) for a change that failed
+#: and was never followed by a success of the same intent.
+UNCONFIRMED = "failed change never followed by a success (listed under Diagnosis, not run)"
+RETRIED = "failed, then corrected or retried"
 
 
 @dataclass(frozen=True)
@@ -95,9 +113,14 @@ def tidy(commands: Sequence[CommandEvent]) -> Tidied:
 
     kept: list[CommandEvent] = []
     for i, c in enumerate(staged):
-        if _failed(c) and _corrected_later(c, staged[i + 1 : i + 1 + RETRY_WINDOW]):
-            drop("failed, then corrected or retried")
+        if _failed(c) and (
+            _corrected_later(c, staged[i + 1 : i + 1 + RETRY_WINDOW])
+            or _change_retried(c, staged[i + 1 :])
+        ):
+            drop(RETRIED)
             continue
+        if unconfirmed_change(c):
+            drop(UNCONFIRMED)
         kept.append(c)
 
     final: list[CommandEvent] = []
@@ -133,3 +156,11 @@ def _corrected_later(c: CommandEvent, following: Sequence[CommandEvent]) -> bool
         if (same_program and ratio >= SIMILAR) or ratio >= 0.8:
             return True
     return False
+
+
+def _change_retried(c: CommandEvent, following: Sequence[CommandEvent]) -> bool:
+    """Tell whether a failed fix/edit was retried or corrected, successfully, later on."""
+    return c.role in CHANGES and any(
+        not _failed(nxt) and nxt.role in CHANGES and same_intent(c.command, nxt.command)
+        for nxt in following
+    )
