@@ -255,6 +255,11 @@ def _path(cmd: str, args: Sequence[str]) -> tuple[str, ...]:
     return tuple(path)
 
 
+def _reads_stdin(args: Sequence[str]) -> bool:
+    """Tell whether an editor's only file is ``-`` (it shows what is piped in)."""
+    return "-" in args and not [a for a in args if not a.startswith(("-", "+"))]
+
+
 def _first_positional(args: Sequence[str]) -> int | None:
     return next((i for i, a in enumerate(args) if not a.startswith("-")), None)
 
@@ -325,7 +330,7 @@ def _role_of(sc: SimpleCommand, lists: RoleLists | None, depth: int) -> _Part:
         kind = "view"
     elif role == "diagnostic" and any(_HISTORY_FILE.search(a) for a in args):
         role, kind = "noise", "view"
-    elif role == "diagnostic" and cmd in _FILTERS:
+    elif role == "diagnostic" and (cmd in _FILTERS or (cmd in _EDITORS and _reads_stdin(args))):
         kind = "filter"
     return _Part("edit", False, kind) if written else _Part(role, guess, kind)
 
@@ -352,6 +357,8 @@ def _static(
     if inner is not None and depth < 3:
         return _line_detail(inner, lists, depth + 1)
     editor = _EDITORS.get(cmd)
+    if editor is not None and editor.scratch_ok and not editor.flag and _reads_stdin(args):
+        return "diagnostic", False  # history | vim -: a pager
     if editor is not None and (_edited(editor, args) or (editor.scratch_ok and not editor.flag)):
         return "edit", False
     if _HELP.intersection(args):

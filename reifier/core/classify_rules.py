@@ -165,6 +165,7 @@ ADMIN_RULES: tuple[RoleRule, ...] = (
           "clean|suspend|hibernate|rescue|emergency", ex="{cmd} {sub} app.service"),
     rule("verify", "service", r"(?:^|\s)configtest(?:\s|$)", "service nginx configtest"),
     rule("diagnostic", "service", r"(?:^|\s)--status-all\b", "service --status-all"),
+    rule("fix", "service", r"(?:^|\s)--full-restart\b", "service nginx --full-restart"),
     *subs("fix", "loginctl", "terminate-session|terminate-user|kill-session|kill-user|"
           "lock-session|enable-linger|disable-linger", ex="{cmd} {sub} 42"),
     rule("fix", "hostnamectl set-hostname", ex="hostnamectl set-hostname web-02"),
@@ -257,6 +258,9 @@ ADMIN_RULES: tuple[RoleRule, ...] = (
           "rev-list|for-each-ref|show-ref|name-rev|verify-commit|count-objects|fsck|cherry|"
           "range-diff|worktree list|bisect log|notes show|notes list|whatchanged"),
     rule("diagnostic", "certbot certificates"),
+    # gzip -c / gunzip -dc write to stdout, -l/-t only look
+    *(rule("diagnostic", z, r"(?:^|\s)(?:-[a-zA-Z]*[clt][a-zA-Z]*|--stdout|--to-stdout|--list|"
+           r"--test)(?=\s|$)", f"{z} -dc app.log.gz") for z in ("gzip", "gunzip")),
     # make: dry runs and test targets only read
     rule("diagnostic", "make", r"(?:^|\s)(?:-[a-zA-Z]*n|--dry-run|--just-print|test|check|lint)"
          r"(?=\s|$)", "make -C /srv/app test"),
