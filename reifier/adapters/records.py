@@ -36,6 +36,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +54,7 @@ INDEX = "index.jsonl"
 GENESIS = "0" * 64
 RECORD_NAMESPACE = "reifier-record"  # record signatures never pass as approvals
 HOST_KEY = "host_key"
+_VERIFY_WORKERS = min(4, os.cpu_count() or 1)  # one ssh-keygen -Y verify per line
 _UNHASHED = frozenset({"hash", "sig", "sig_error"})  # the only fields ``hash`` skips
 PROVENANCE_TAG = "reifier-provenance"
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -455,6 +457,23 @@ def _check_line(n: int, line: Mapping[str, Any], verifier: Any, local: set[str],
     return result("", fp, "this host" if fp in local else "allowed_signers")
 
 
+def _check_lines(raw: list[str], verifier: Any, local: set[str],
+                 signers_file: str) -> dict[int, RunSignature]:
+    """Check every parseable line's hash and signature; ssh-keygen runs in parallel."""
+    parsed: dict[int, dict[str, Any]] = {}
+    for n, text in enumerate(raw, 1):
+        with contextlib.suppress(json.JSONDecodeError):
+            line = json.loads(text)
+            if isinstance(line, dict):
+                parsed[n] = line
+
+    def one(item: tuple[int, dict[str, Any]]) -> RunSignature:
+        return _check_line(item[0], item[1], verifier, local, signers_file)
+
+    with ThreadPoolExecutor(max_workers=_VERIFY_WORKERS) as pool:
+        return dict(zip(parsed, pool.map(one, parsed.items()), strict=True))
+
+
 def _check_anchor(ctx: Context, store: Store, raw: list[str], found: Verification) -> None:
     """Compare the index with the chain head the store anchored after the last append."""
     anchor = store.records_anchor(_anchor_key(ctx))
@@ -509,6 +528,7 @@ def check(ctx: Context, store: Store | None = None) -> Verification:
     prev = GENESIS
     listed: set[str] = set()
     with _record_trust(ctx, store) as (verifier, local, signers_file):
+        signed_by = _check_lines(raw, verifier, local, signers_file)
         for n, text in enumerate(raw, 1):
             try:
                 line = json.loads(text)
@@ -524,7 +544,7 @@ def check(ctx: Context, store: Store | None = None) -> Verification:
                 problems.append(f"index line {n} does not chain to the line before it "
                                 "(a line was edited, inserted or removed)")
             prev = _line_sha(text)
-            signed = _check_line(n, line, verifier, local, signers_file)
+            signed = signed_by[n]
             found.runs.append(signed)
             if signed.problem:
                 problems.append(signed.problem)

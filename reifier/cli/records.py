@@ -84,8 +84,12 @@ def _verify(found: Verification, as_json: bool, runbook: str | None) -> None:
         for problem in found.problems:
             click.echo(f"ALTERED: {problem}")
         if found.ok:
-            anchor = ("chain head anchored in the store" if found.anchored is not None
-                      else "no chain head anchored in this store (runs appended elsewhere)")
+            if found.anchored is not None:
+                anchor = f"chain head anchored in the store at run {found.anchored}"
+            elif found.runs:
+                anchor = "no chain head anchored in this store (runs appended on other hosts)"
+            else:
+                anchor = "nothing recorded from this store yet"
             click.echo(f"records intact: {len(found.runs)} runs, chain, hashes and signatures "
                        f"verified, {anchor}")
     if not found.ok:
