@@ -14,6 +14,7 @@ from pathlib import Path
 
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Offset, Store
+from reifier.core.history.common import drop_future
 from reifier.core.history.registry import formats
 from reifier.core.models import CommandEvent, ParseResult, Skipped
 from reifier.core.prepare import Preparer
@@ -127,20 +128,20 @@ def import_file(
         host=host or me_host,
         user=user or me_user,
     )
-    report = ImportReport(
-        str(path), result.fmt, read=len(result.events), skipped=list(result.skipped)
-    )
-    if not result.events:
+    events, future = drop_future(list(result.events), time.time())
+    report = ImportReport(str(path), result.fmt, read=len(events),
+                          skipped=[*result.skipped, *future])
+    if not events:
         why = (
-            f"; first problem: line {result.skipped[0].line}: {result.skipped[0].reason}"
-            if result.skipped
+            f"; first problem: line {report.skipped[0].line}: {report.skipped[0].reason}"
+            if report.skipped
             else ""
         )
-        raise BadInput(f"{path}: no usable history entries ({len(result.skipped)} skipped){why}")
+        raise BadInput(f"{path}: no usable history entries ({len(report.skipped)} skipped){why}")
     own = store is None
     st = store or Store(ctx.db_path)
     try:
-        report.added, report.closed_sessions = ingest(ctx, st, list(result.events))
+        report.added, report.closed_sessions = ingest(ctx, st, events)
     finally:
         if own:
             st.close()

@@ -68,3 +68,23 @@ def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
     errors = [p.communicate()[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
     assert Store(tmp_path / "r.db").schema_version == len(MIGRATIONS)
+
+
+def test_store_is_private(tmp_path: Path) -> None:
+    import stat as st
+
+    home = tmp_path / "new-home"
+    store = Store(home / "reifier.db")
+    store.add_event("x", "y")
+    store.close()
+    assert st.S_IMODE(home.stat().st_mode) == 0o700
+    for f in home.iterdir():  # the database and SQLite's -wal/-shm companions
+        assert st.S_IMODE(f.stat().st_mode) & 0o077 == 0, f
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    loose = shared / "reifier.db"
+    loose.touch(mode=0o644)
+    loose.chmod(0o644)
+    Store(loose).close()
+    assert st.S_IMODE(loose.stat().st_mode) == 0o600  # tightened
+    assert st.S_IMODE(shared.stat().st_mode) == 0o755  # an existing folder is left alone

@@ -109,7 +109,8 @@ def test_real_alertmanager_fires_runs_and_resolves(env: dict[str, str], tmp_path
     out = tmp_path / "fixed-host.txt"
     approved_runbook(env, "am-fix", "ReifierRealTest",
                      ["sleep 2", f'printf "%s" "$HOST" > {out}'], params={"HOST": "none"},
-                     extra={"alert_params": {"HOST": "instance"}, "silence": True})
+                     extra={"alert_params": {"HOST": "instance"}, "silence": True},
+                     constraints={"HOST": {"host": {}}})  # any well-formed host name
     serve = Serve({**env, "REIFIER_ALERTMANAGER_URL": base}, tmp_path / "serve.log")
     serve.start()
     proc = start_alertmanager(base, am_port, config, serve.port)

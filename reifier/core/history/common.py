@@ -184,3 +184,23 @@ def event_maker(*, shell_session: str, host: str, user: str, source: str) -> Mak
         return event
 
     return fast
+
+
+#: how far ahead of the importing machine's clock a timestamp may be (clock skew)
+FUTURE_SLACK_S = 300.0
+
+
+def drop_future(events: list[CommandEvent], now: float,
+                slack: float = FUTURE_SLACK_S) -> tuple[list[CommandEvent], list[Skipped]]:
+    """Split off events stamped in the future: they would keep a session open for years.
+
+    Rejected with a count, as bad lines are (the reason, never the command).
+    """
+    kept: list[CommandEvent] = []
+    skipped: list[Skipped] = []
+    for ev in events:
+        if ev.started is not None and ev.started > now + slack:
+            skipped.append(Skipped(line=ev.seq + 1, reason="timestamp in the future"))
+        else:
+            kept.append(ev)
+    return kept, skipped

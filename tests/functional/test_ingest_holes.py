@@ -1,0 +1,25 @@
+"""Smaller ingest holes (issue 22): a timestamp in the future is refused with a count."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.functional.cli import run
+
+
+def test_future_timestamps_are_skipped_with_a_count(reifier_env: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    history = tmp_path / "hist"
+    history.write_text("#1700000000\nls -la\n#1700000060\ndf -h\n#4102444800\nrm -rf /tmp/x\n")
+    out = run("import", str(history), "--json", env=reifier_env)
+    [report] = json.loads(out.stdout)
+    assert report["added"] == 2 and report["skipped"] == 1
+    assert "timestamp in the future" in json.dumps(report)
+    sessions = json.loads(run("sessions", "--json", env=reifier_env).stdout)
+    assert [s["commands"] for s in sessions] == [2] and sessions[0]["ended"] < 1800000000
+    assert sessions[0]["closed"]  # not held open until 2100
+    only_future = tmp_path / "future"
+    only_future.write_text("#4102444800\nuptime\n")
+    refused = run("import", str(only_future), env=reifier_env, check=False)
+    assert refused.returncode == 2 and "timestamp in the future" in refused.stderr
