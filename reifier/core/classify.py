@@ -4,17 +4,26 @@ Every simple command of a line (see :mod:`reifier.core.bashparse`) is looked at
 after unwrapping ``sudo``/``env``/``time``/``timeout``/``xargs``…; ``bash -c``,
 ``su -c`` and ``ssh host CMD`` count as the command they carry. A simple
 command's role is the first of: the user's :class:`RoleLists` (longest entry
-wins); :data:`EDITORS` (an editor, ``sed -i``, ``perl -i``, ``tee FILE`` → edit);
-the first matching :data:`RULES` entry for its name (longer subcommand paths and
-argument regexes are tried first); else ``diagnostic`` (``fix`` for a script
-path like ``./repair.sh``). Then ``--dry-run``/``--check`` turns a fix into a
-diagnostic, and an output redirection onto a real file makes an edit: not onto
+wins); :data:`EDITORS` (an editor, ``sed -i``, ``perl -i``, ``tee FILE`` → edit;
+``vim -`` reading a pipe only looks); ``--help``/``-help`` or a ``help``
+subcommand → noise; the first matching :data:`RULES` entry for its name (this
+module's table plus the admin-CLI subcommand tables of
+:mod:`reifier.core.classify_rules`; longer subcommand paths and argument regexes
+are tried first); the generic verb rule of :mod:`reifier.core.classify_verbs`
+(``./appctl status``, ``consul kv put``, ``aws ec2 describe-instances``); else a
+*guess*: ``diagnostic``, or ``fix`` for a script path like ``./repair.sh``. Then
+``--dry-run``/``--check`` turns a fix into a diagnostic, reading a shell history
+file is noise, and an output redirection onto a real file makes an edit: not onto
 ``/dev/*``, a file descriptor or a scratch file under ``/tmp``, ``/var/tmp``,
 ``/dev/shm`` (``ps aux > /tmp/ps.txt`` stays a diagnostic; editors edit any file).
 
-A line takes its strongest part: ``edit > fix > verify > diagnostic > noise``.
-:func:`assign_roles` then makes every diagnostic run after the last fix/edit of
-its shell session a ``verify``.
+A line takes its strongest part: ``edit > fix > verify > diagnostic > noise``,
+except that a help page or the shell's history piped through text filters
+(``history | grep ssh``, ``man tar | less``) stays noise. :func:`assign_roles`
+then uses exit statuses and neighbours (see there): a command not found is noise,
+a failing guessed fix is a reproduction, a failed change nothing confirmed is not
+a fix, a check before any change is a diagnostic, a diagnostic after the last
+change verifies it.
 """
 
 from __future__ import annotations
