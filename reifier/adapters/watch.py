@@ -17,6 +17,16 @@ for ``SETTLE_S``. A ``kill -9`` at any step loses and duplicates nothing: a
 ``.draining`` file without its own offset resumes from the live file's offset
 when the inode matches (its name carries the inode), else from the start, where
 the dedup key drops what is already stored.
+
+Idle cost: :func:`run_forever` asks inotify (through watchdog) only for writes,
+creations and renames in the spool folder (watched once, not each file), the
+folders of ``history_files`` and ``runbooks/approved``, never for opens, reads or
+closes without a write, so the watcher's own reads never wake it. Events are
+coalesced into one pass; between events it sleeps until the next deadline it
+knows of (a session's idle gap, a write settling), with no periodic rescans.
+
+The watcher never approves: a runbook moved into ``runbooks/approved/`` without
+a valid approval is reported once per change, as a request for ``reifier approve``.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reifier.adapters.ingest import ingest, parse_history, whoami
 from reifier.adapters.settings import Context
@@ -86,7 +97,7 @@ def resume_offset(saved: Offset | None, path: Path, st: os.stat_result) -> tuple
         return 0, False
     if saved.dev == st.st_dev and saved.inode == st.st_ino and st.st_size >= saved.offset:
         head_len = int(saved.head.split(":", 1)[0] or 0)
-        if _head(path, head_len) == saved.head:
+        if (saved.head == _digest(b"") if head_len == 0 else _head(path, head_len) == saved.head):
             return saved.offset, False
     return 0, True
 
@@ -106,9 +117,13 @@ class Watcher:
         self.stats = WatchStats()
         self.host, self.user = whoami()
         self._lock = threading.Lock()
-        self.refused: dict[str, str] = {}
-        self._approved_stamp: int | None = None
+        self._reported: dict[str, tuple[tuple[str, int, int], ...]] = {}
+        self._due: float | None = None
         self._tidied = float("-inf")
+        self._spool_dir = os.path.abspath(ctx.spool_dir)
+        self._approved_dir = os.path.abspath(ctx.runbooks / "approved")
+        self._history = {os.path.abspath(Path(item).expanduser())
+                         for item in ctx.settings.history_files}
 
     def sources(self) -> list[tuple[Path, str]]:
         """Return (path, kind) of every file to follow: spool files, then histories."""
@@ -126,6 +141,8 @@ class Watcher:
         """Read every source to its end; return commands added."""
         added = 0
         with self._lock:
+            if paths is None:
+                self._due = None  # this pass finds every deadline again
             for path, kind in self.sources() if paths is None else paths:
                 while True:
                     try:
@@ -169,6 +186,8 @@ class Watcher:
                 age = SETTLE_S
             if age >= SETTLE_S and path.stat().st_size == st.st_size:
                 result = self._parse(data, kind, path, start, final=True)
+            elif age < SETTLE_S:
+                self._defer(st.st_mtime + SETTLE_S)
         if result.consumed == 0:
             return 0, False
         end = start + result.consumed
@@ -232,8 +251,11 @@ class Watcher:
         if age < SETTLE_S and self.wait_settle:
             time.sleep(SETTLE_S - age)
             age = SETTLE_S
-        if age < SETTLE_S or path.stat().st_size != st.st_size:
+        if age < SETTLE_S:
+            self._defer(st.st_mtime + SETTLE_S)
             return  # a write may be in flight: the next pass reads it, then deletes
+        if path.stat().st_size != st.st_size:
+            return  # it grew: its write event brings the next pass
         path.unlink(missing_ok=True)
         self.store.delete_offset(str(path))
 
@@ -253,40 +275,77 @@ class Watcher:
             start_seq=start,
         )
 
-    def approve_moved(self) -> list[str]:
-        """Approve drafts a human moved into ``runbooks/approved/`` (as the watching user)."""
-        import getpass
-        import json as _json
+    def unapproved_notices(self) -> list[str]:
+        """One line per runbook in ``runbooks/approved/`` that is not approved, once per change.
 
-        from reifier.adapters.approve import approve_paths
+        Moving a file there is a request, never an approval: only ``reifier approve``
+        signs. A pair is reported again only when one of its files changes.
+        """
+        from reifier.adapters.approve import pair_status
         from reifier.errors import ReifierError
 
         approved_dir = self.ctx.runbooks / "approved"
         try:
-            stamp = approved_dir.stat().st_mtime_ns
-        except FileNotFoundError:
+            names = sorted(approved_dir.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        if stamp == self._approved_stamp:
-            return []  # nothing was moved in or rewritten since the last look: no reads
-        self._approved_stamp = stamp
-        done: list[str] = []
-        for nb_path in sorted(approved_dir.glob("*.ipynb")):
+        pairs: dict[Path, list[Path]] = {}
+        for path in names:
+            if path.suffix in {".md", ".ipynb"} and not path.name.startswith("."):
+                pairs.setdefault(path.with_suffix(""), []).append(path)
+        lines: list[str] = []
+        seen: set[str] = set()
+        for stem, files in pairs.items():
             try:
-                meta = _json.loads(nb_path.read_text(encoding="utf-8"))["metadata"]["reifier"]
-            except (OSError, ValueError, KeyError, TypeError):
+                stamp = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+            except FileNotFoundError:
+                continue  # moved away meanwhile: the event of that move brings us back
+            key = str(stem)
+            seen.add(key)
+            if self._reported.get(key) == stamp:
                 continue
-            if not isinstance(meta, dict) or meta.get("status") != "draft":
-                continue
-            if str(nb_path) in self.refused:
-                continue
+            self._reported[key] = stamp
+            shown = _shown(files[0].with_suffix(".md") if len(files) > 1 else files[0],
+                           self.ctx.workspace)
             try:
-                approve_paths(self.ctx, [nb_path], getpass.getuser())
-            except ReifierError as exc:
-                self.refused[str(nb_path)] = str(exc)  # reported once, not every tick
-                self.store.add_event("approval_refused", nb_path.stem, {"reason": str(exc)})
+                state = pair_status(self.ctx, files[0], store=self.store).state
+            except (ReifierError, OSError, ValueError) as exc:
+                lines.append(f"{shown} is not approved: {exc}")
                 continue
-            done.append(str(nb_path))
-        return done
+            if state.status != "approved":
+                lines.append(f"{shown} is not approved ({state.status}): run reifier approve"
+                             f" {shown} --by NAME")
+        for gone in set(self._reported) - seen:
+            del self._reported[gone]
+        return lines
+
+    def due(self, now: float | None = None) -> float | None:
+        """When (``time.time()``) a pass is needed without any file event, or None.
+
+        A write still settling (a ``.draining`` file, a history entry held back) and
+        the next session to pass its idle gap set the deadline.
+        """
+        row = self.store.db.execute(
+            "SELECT COUNT(*), MIN(COALESCE(ended, 0)) FROM sessions WHERE closed_at IS NULL"
+        ).fetchone()
+        deadlines = [d for d in (self._due,) if d is not None]
+        if row and row[0]:
+            deadlines.append(float(row[1]) + self.ctx.settings.session_gap_s + 0.05)
+        return min(deadlines, default=None)
+
+    def _defer(self, when: float) -> None:
+        self._due = when if self._due is None else min(self._due, when)
+
+    def wants(self, path: str) -> str | None:
+        """What an event on ``path`` asks for: ``"drain"``, ``"approved"`` or nothing."""
+        folder, name = os.path.split(path)
+        if folder == self._spool_dir:
+            return "drain" if name.endswith((".spool", DRAINING)) else None
+        if path in self._history:
+            return "drain"
+        if folder == self._approved_dir and name.endswith((".md", ".ipynb")):
+            return "approved"
+        return None
 
     def close_idle(self, now: float | None = None) -> list[str]:
         """Close sessions whose idle gap has passed; return their ids."""
@@ -356,44 +415,149 @@ def notify_closed(ctx: Context, store: Store, session_ids: list[str]) -> list[st
     return problems
 
 
-def run_forever(
-    watcher: Watcher,
-    *,
-    tick_s: float = 1.0,
-    stop: threading.Event | None = None,
-    on_closed: Callable[[list[str]], None] | None = None,
-) -> None:
-    """Follow sources with watchdog until ``stop`` is set; close idle sessions each tick."""
+EVENTS_WANTED = (
+    "FileModifiedEvent", "FileClosedEvent", "FileCreatedEvent", "FileMovedEvent",
+    "DirCreatedEvent", "DirMovedEvent",
+)  # writes, close-after-write, creations and renames; never opens, reads or closes-no-write
+APPROVED_SETTLE_S = 0.5  # a pair moved in file by file is looked at once, not twice
+
+
+class Wakeups:
+    """What file events asked for since the last pass; coalesces any number of them."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._mutex = threading.Lock()
+        self._drain = True  # the first pass looks at everything
+        self._approved_at: float | None = time.monotonic()
+
+    def ask(self, *, drain: bool = False, approved: bool = False) -> None:
+        """Note a request (from the observer thread) and wake the loop."""
+        with self._mutex:
+            self._drain = self._drain or drain
+            if approved:  # looked at once the folder has been quiet for a moment
+                self._approved_at = time.monotonic() + APPROVED_SETTLE_S
+        self.event.set()
+
+    def take_drain(self) -> bool:
+        """Whether a drain was asked for; clears the request."""
+        with self._mutex:
+            drain, self._drain = self._drain, False
+        return drain
+
+    def take_approved(self) -> bool:
+        """Whether ``runbooks/approved/`` is due for a look; clears the request if so."""
+        with self._mutex:
+            if self._approved_at is None or time.monotonic() < self._approved_at:
+                return False
+            self._approved_at = None
+        return True
+
+    def wait(self, due: float | None) -> None:
+        """Sleep until an event, or until ``due`` (``time.time()``) or the approved look."""
+        timeouts = [] if due is None else [max(due - time.time(), 0.01)]
+        with self._mutex:
+            if self._approved_at is not None:
+                timeouts.append(max(self._approved_at - time.monotonic(), 0.0))
+        self.event.wait(min(timeouts) if timeouts else None)
+        self.event.clear()
+
+
+def _observe(watcher: Watcher, wakeups: Wakeups) -> Any:
+    """Start a watchdog observer on the folders the watcher follows, each watched once."""
+    import watchdog.events as wev
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
 
-    stop = stop or threading.Event()
-    wake = threading.Event()
+    wanted: list[type[FileSystemEvent]] = [getattr(wev, name) for name in EVENTS_WANTED]
+    observer = Observer()
+    approved_dir = watcher.ctx.runbooks / "approved"
+    watched: set[str] = set()
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event: FileSystemEvent) -> None:
-            wake.set()
+            paths = [os.fsdecode(p) for p in (event.src_path, event.dest_path) if p]
+            if event.is_directory:
+                if os.path.abspath(approved_dir) in map(os.path.abspath, paths):
+                    watch_dir(approved_dir)  # created after the watcher started
+                    wakeups.ask(approved=True)
+                return
+            asks = {watcher.wants(p) for p in paths}
+            if asks & {"drain", "approved"}:
+                wakeups.ask(drain="drain" in asks, approved="approved" in asks)
 
-    private_dir(watcher.ctx.spool_dir)
-    observer = Observer()
-    dirs = {watcher.ctx.spool_dir, watcher.ctx.runbooks / "approved"}
-    dirs |= {p.parent for p, k in watcher.sources() if k == "history"}
-    for directory in dirs:
-        if directory.is_dir():
-            observer.schedule(Handler(), os.fspath(directory), recursive=False)
+    handler = Handler()
+
+    def watch_dir(directory: Path) -> None:
+        key = os.path.abspath(directory)
+        if key not in watched and directory.is_dir():
+            watched.add(key)
+            observer.schedule(handler, key, recursive=False, event_filter=wanted)
+
+    for path in watcher.ctx.settings.history_files:
+        watch_dir(Path(path).expanduser().parent)
+    watch_dir(watcher.ctx.spool_dir)
+    watch_dir(approved_dir)
+    if not approved_dir.is_dir():
+        watch_dir(watcher.ctx.runbooks)  # to notice runbooks/approved/ being created
     observer.start()
-    seen = len(watcher.stats.closed)
+    return observer
+
+
+def run_forever(
+    watcher: Watcher,
+    *,
+    stop: threading.Event | None = None,
+    on_closed: Callable[[list[str]], None] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> None:
+    """Follow sources with watchdog until ``stop`` is set.
+
+    Sleeps until an event asks for a pass or a deadline from :meth:`Watcher.due`
+    (a session's idle gap ending, a write settling) arrives: no polling, no
+    periodic rescans. Events during a pass make exactly one more pass.
+    """
+    stop = stop or threading.Event()
+    say = say or (lambda _line: None)
+    wakeups = Wakeups()
+    private_dir(watcher.ctx.spool_dir)
+    observer = _observe(watcher, wakeups)
+
+    def wake_on_stop() -> None:  # a signal handler sets ``stop``; the loop may be asleep
+        stop.wait()
+        wakeups.event.set()
+
+    threading.Thread(target=wake_on_stop, daemon=True).start()
+    closed_seen = len(watcher.stats.closed)
+    skipped_seen = len(watcher.stats.skipped)
     try:
         while not stop.is_set():
-            watcher.drain()
-            watcher.close_idle()
-            watcher.approve_moved()
-            closed = watcher.stats.closed[seen:]
-            seen = len(watcher.stats.closed)
+            if wakeups.take_drain():
+                watcher.drain()
+            now = time.time()
+            due = watcher.due()
+            if due is not None and due <= now:
+                watcher.close_idle(now)
+                watcher.drain()  # settles what was waiting (.draining files, held-back entries)
+            if wakeups.take_approved():
+                for line in watcher.unapproved_notices():
+                    say(line)
+            for skip in watcher.stats.skipped[skipped_seen:]:
+                say(f"skipped a record at {skip.line}: {skip.reason}")
+            skipped_seen = len(watcher.stats.skipped)
+            closed = watcher.stats.closed[closed_seen:]
+            closed_seen = len(watcher.stats.closed)
             if closed and on_closed:
                 on_closed(closed)
-            wake.wait(tick_s)
-            wake.clear()
+            wakeups.wait(watcher.due())
     finally:
         observer.stop()
         observer.join(timeout=5)
+
+
+def _shown(path: Path, workspace: Path) -> str:
+    """``path`` relative to the workspace when inside it, as people type it."""
+    try:
+        return str(path.resolve().relative_to(workspace.resolve()))
+    except ValueError:
+        return str(path)

@@ -11,11 +11,20 @@ import click
 from reifier.cli.options import workspace_option
 
 
+def _say(line: str) -> None:
+    click.echo(f"reifier: {line}", err=True)
+
+
 @click.command("watch")
 @click.option("--once", is_flag=True, help="Drain what is pending, close idle sessions, exit.")
 @workspace_option
 def cmd_watch(once: bool, workspace: str | None) -> None:
-    """Follow the spool (and configured history files) until interrupted."""
+    """Follow the spool (and configured history files) until interrupted.
+
+    Idle, it sleeps: only writes and renames in the spool folder wake it. It never
+    approves anything: a runbook moved into runbooks/approved/ without a valid
+    approval is reported once per change (run `reifier approve` to sign it).
+    """
     from reifier.adapters.settings import load_context
     from reifier.adapters.store import Store
     from reifier.adapters.watch import Watcher, run_forever
@@ -28,8 +37,8 @@ def cmd_watch(once: bool, workspace: str | None) -> None:
             added = watcher.drain()
             watcher.close_idle()
             _draft_closed(ctx, store, watcher.stats.closed)
-            for path in watcher.approve_moved():
-                click.echo(f"approved {path} (moved into runbooks/approved/)")
+            for line in watcher.unapproved_notices():
+                _say(line)
             click.echo(
                 f"{added} commands added, {len(watcher.stats.closed)} sessions closed,"
                 f" {len(watcher.stats.skipped)} records skipped"
@@ -39,30 +48,41 @@ def cmd_watch(once: bool, workspace: str | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         click.echo(f"reifier: watching {ctx.spool_dir} (Ctrl-C to stop)", err=True)
-        run_forever(watcher, stop=stop, on_closed=lambda ids: _draft_closed(ctx, store, ids))
+        run_forever(watcher, stop=stop, on_closed=lambda ids: _draft_closed(ctx, store, ids),
+                    say=_say)
     finally:
         store.close()
 
 
 def _draft_closed(ctx: Any, store: Any, session_ids: list[str]) -> None:
-    """Tell subscribers a session closed, then draft it (``auto_draft``); survive errors."""
-    from reifier.adapters.watch import notify_closed
-
-    for problem in notify_closed(ctx, store, session_ids):
-        click.echo(f"reifier: {problem}", err=True)
-    if not ctx.settings.auto_draft:
-        return
+    """Say each session closed, tell subscribers, then draft it (``auto_draft``); survive errors."""
     from reifier.adapters.scribe import draft_session, load_session
+    from reifier.adapters.watch import notify_closed
     from reifier.errors import ReifierError
 
+    sessions: dict[str, Any] = {}
     for sid in session_ids:
         try:
-            session = load_session(store, sid)
-            if not any(c.role in {"fix", "edit"} for c in session.commands):
-                continue  # browsing, not fixing: nothing to write a runbook about
+            sessions[sid] = load_session(store, sid)
+        except ReifierError:
+            sessions[sid] = None
+        commands = getattr(sessions[sid], "commands", None) or []
+        fixes = sum(1 for c in commands if c.role in {"fix", "edit"})
+        _say(f"closed session {sid} ({len(commands)} commands, {fixes} fix/edit)")
+    for problem in notify_closed(ctx, store, session_ids):
+        _say(problem)
+    if not ctx.settings.auto_draft:
+        return
+    for sid, session in sessions.items():
+        if session is None or not any(c.role in {"fix", "edit"} for c in session.commands):
+            _say(f"session {sid}: no fix or edit, no draft")  # browsing, not fixing
+            continue
+        try:
             result = draft_session(ctx, store, sid)
         except ReifierError as exc:
-            click.echo(f"reifier: session {sid}: no draft: {exc}", err=True)
+            _say(f"session {sid}: no draft: {exc}")
             continue
         if result.created:
-            click.echo(f"reifier: drafted {result.md}", err=True)
+            _say(f"drafted {result.md} from session {sid}")
+        else:
+            _say(f"session {sid}: draft {result.md} already exists, left as it is")
