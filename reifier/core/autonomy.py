@@ -1,7 +1,8 @@
 """Decide, per match, whether a runbook may run by itself or is only suggested.
 
 A runbook runs alone only when every condition holds; the first that fails is
-the recorded reason. Rules (``[autonomy]`` in ``reifier.toml``):
+the recorded reason, so the reason names the real cause: a runbook that is not
+``autonomy: auto`` (or was demoted) says so, whatever its cool-down. Rules (``[autonomy]`` in ``reifier.toml``):
 
 1. its metadata says ``autonomy: auto`` and it was not demoted by the circuit
    breaker (a failed autonomous run demotes it to ``suggest``);
@@ -52,18 +53,18 @@ def decide(
         return out("skip", f"runbook is {runbook.get('status', 'unknown')}, not approved")
     if running:
         return out("skip", "a run of this runbook is in progress")
+    if runbook.get("autonomy") != "auto":
+        return out("suggest", "suggest only: autonomy is suggest")
+    if runbook.get("demoted"):
+        return out(
+            "suggest",
+            f"demoted to suggest after a failed autonomous run ({runbook.get('demoted')})",
+        )
     last_end = max((float(h["ended_ts"]) for h in history if h.get("ended_ts")), default=None)
     if last_end is not None and now - last_end < policy.cooldown_s:
         return out(
             "suggest",
             f"cool-down: last run ended {now - last_end:.0f}s ago (< {policy.cooldown_s:.0f}s)",
-        )
-    if runbook.get("autonomy") != "auto":
-        return out("suggest", "autonomy is suggest")
-    if runbook.get("demoted"):
-        return out(
-            "suggest",
-            f"demoted to suggest after a failed autonomous run ({runbook.get('demoted')})",
         )
     if score < policy.min_score:
         return out("suggest", f"score {score:.2f} < min_score {policy.min_score:.2f}")

@@ -30,6 +30,11 @@ def test_earned_autonomy_runs() -> None:
          "failure(s) in the last 5"),
         (AUTO, 0.99, [*OK3[:2], {"status": "ok", "ended_ts": 9_900.0}], False, "suggest",
          "cool-down"),
+        # in its cool-down too, but the real cause is that it only suggests (or was demoted)
+        ({**AUTO, "autonomy": "suggest"}, 0.99, [{"status": "ok", "ended_ts": 9_990.0}], False,
+         "suggest", "suggest only"),
+        ({**AUTO, "demoted": "run x failed"}, 0.99, [{"status": "failed", "ended_ts": 9_990.0}],
+         False, "suggest", "demoted"),
     ],
 )
 def test_every_refusal_has_its_reason(runbook: dict[str, object], score: float,
