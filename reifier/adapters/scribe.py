@@ -17,6 +17,7 @@ from reifier.adapters import evidence
 from reifier.adapters.notebooks import draft_to_notebook, write_pair
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
+from reifier.core import linking
 from reifier.core.classify import assign_roles
 from reifier.core.draft import DraftInputs, build_draft, with_related
 from reifier.core.models import Session
@@ -60,10 +61,16 @@ def _existing(directory: Path) -> list[tuple[Path, dict[str, Any]]]:
     return out
 
 
-def _alerts_during(store: Store, session: Session) -> list[dict[str, Any]]:
-    """Alerts linked to the session, or firing while it ran (filled by the alert receiver)."""
+def _alerts_during(store: Store, session: Session,
+                   log_lines: list[str] | None = None) -> list[dict[str, Any]]:
+    """Alerts firing while the session ran that the session shows evidence of working on.
+
+    Evidence (:mod:`reifier.core.linking`): the same host, a label value the
+    session's commands touch, or the alert's text in a log line it read.
+    """
     if session.started is None:
         return []
+    commands = [c.command for c in store.session_commands(session)]
     found = []
     for node in store.nodes("Alert"):
         props = node["props"]
@@ -72,7 +79,12 @@ def _alerts_during(store: Store, session: Session) -> list[dict[str, Any]]:
             continue
         if end is not None and end < session.started:
             continue
-        found.append(props)
+        labels, notes = props.get("labels") or {}, props.get("annotations") or {}
+        if not isinstance(labels, dict) or not isinstance(notes, dict):
+            continue
+        if linking.evidence(labels, notes, host=session.host, commands=commands,
+                            log_lines=log_lines or ()):
+            found.append(props)
     return found
 
 
@@ -105,18 +117,19 @@ def draft_session(
                                "(a human's edits there are lost)")
             return DraftResult(path.with_suffix(".md"), path, False, str(meta.get("id", "")), ())
     known = [(p, m) for p, m in known if p != replace]
-    alerts = _alerts_during(store, session)
+    log_lines = [] if symptom else evidence.log_symptoms(session)
+    alerts = _alerts_during(store, session, log_lines)
     if symptom:
         symptoms = [redact(symptom).text]
-    elif alerts:
+    elif log_lines:
+        symptoms = log_lines  # the session's own error lines come first: they are what it saw
+    else:
         symptoms = [
             a["annotations"].get("summary") or a["labels"].get("alertname", "")
             for a in alerts
             if isinstance(a.get("annotations"), dict)
         ]
         symptoms = [s for s in symptoms if s]
-    else:
-        symptoms = evidence.log_symptoms(session)
     matchers = tuple(
         {"alertname": a["labels"]["alertname"]}
         for a in alerts

@@ -14,7 +14,8 @@ Per alert of the group:
    (``metadata.reifier.alert_params: {"HOST": "instance"}``). A run is never
    started here: a ``queued`` row is inserted and its id handed to the job queue
    after the commit.
-3. **Closing the loop.** Shell sessions overlapping the alert's window are linked
+3. **Closing the loop.** Shell sessions overlapping the alert's window, with evidence
+   that they worked on it (:mod:`reifier.core.linking`), are linked
    ``Alert -observed_in-> Session``; a resolved alert that no session overlaps and
    that no run of ours fixed gets a "did you fix this in a GUI?" draft from the scribe.
 """
@@ -34,6 +35,7 @@ from reifier.adapters.jobs import new_job_id
 from reifier.adapters.keys import trust_files
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Store
+from reifier.core import linking
 from reifier.core.alerts import Alert, Payload
 from reifier.core.match import PatternIndex, match_alert
 from reifier.core.models import Session
@@ -193,7 +195,11 @@ class Receiver:
 
     def _close_loop(self, alert: Alert, out: AlertOutcome, now: float) -> None:
         end = alert.ends_ts if alert.status == "resolved" and alert.ends_ts is not None else now
-        found = overlapping(self.store.sessions(), alert.starts_ts, end)
+        # linked by evidence (same host, a label value the commands touch), never by
+        # time overlap alone: a firing alert overlaps every session of the day
+        found = [s for s in overlapping(self.store.sessions(), alert.starts_ts, end)
+                 if linking.evidence(alert.labels, alert.annotations, host=s.host,
+                                     commands=[c.command for c in self.store.session_commands(s)])]
         if found:
             self._link(alert, found)
         out.sessions = [s.id for s in found]

@@ -408,17 +408,33 @@ def test_firing_then_resolved_is_acted_on_once_each(served: Running, ctx: Contex
     assert node["props"]["ends_ts"] == node["props"]["starts_ts"] + 1200
 
 
-def _session(ctx: Context, start: float, end: float, host: str = "db-1") -> str:
+def _session(ctx: Context, start: float, end: float, host: str = "db-1",
+             commands: tuple[str, str] = ("df -h", "rm /var/log/old.gz"),
+             shell: str = "shell-1") -> str:
     store = Store(ctx.db_path)
     try:
-        events = [CommandEvent(cmd, t, "shell-1", host=host, user="alice", exit_code=0)
-                  for cmd, t in (("df -h", start), ("rm /var/log/old.gz", end))]
+        events = [CommandEvent(cmd, t, shell, host=host, user="alice", exit_code=0)
+                  for cmd, t in zip(commands, (start, end), strict=True)]
         _, shells = store.insert_commands(events)
         store.refresh_sessions(shells, 300.0, end + 3600)
-        [session] = store.sessions()
-        return session.id
+        return next(s.id for s in store.sessions() if s.shell_session == shell)
     finally:
         store.close()
+
+
+def test_only_the_session_that_worked_on_an_alert_is_linked(served: Running,
+                                                           ctx: Context) -> None:
+    """Two sessions during one unresolved alert: only the related one is linked."""
+    starts = parse_payload(alert_payload("ProbeFailed", starts="2026-11-24T09:00:00Z"),
+                           time.time()).alerts[0].starts_ts
+    disk = _session(ctx, starts + 60, starts + 120, host="ops-1", shell="shell-a",
+                    commands=("df -h", "rm /var/log/app/old.log.1"))
+    probe = _session(ctx, starts + 90, starts + 200, host="ops-2", shell="shell-b",
+                     commands=("curl -fsS localhost:8080/health", "systemctl restart checkout"))
+    firing = alert_payload("ProbeFailed", starts="2026-11-24T09:00:00Z", service="checkout",
+                           instance="web-3:9100")
+    linked = post(served.port, firing)[1]["alerts"][0]["sessions"]
+    assert linked == [probe] and disk not in linked
 
 
 def test_sessions_overlapping_an_alert_are_linked_and_no_gui_draft(served: Running,
