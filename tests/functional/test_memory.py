@@ -145,7 +145,7 @@ def test_patrol_records_suggestions(ws: tuple[dict[str, str], Path], tmp_path: P
     (s,) = suggestions(env)
     assert s["runbook"] == "fix-db-lockup" and s["action"] == "suggest"
     assert s["trigger"]["line"] == DEADLOCK  # type: ignore[index]
-    run("patrol", str(log), env=env)  # already read: nothing new
+    run("patrol", str(log), "--resume", env=env)  # already read: nothing new
     assert len(suggestions(env)) == 1
 
 
@@ -154,7 +154,8 @@ def test_patrol_follow_survives_rotation_and_truncation(ws: tuple[dict[str, str]
     env, _ = ws
     log = tmp_path / "app.log"
     log.write_text("start\n")
-    proc = subprocess.Popen([*REIFIER, "patrol", str(log), "--follow", "--no-run"], env=env,
+    proc = subprocess.Popen([*REIFIER, "patrol", str(log), "--follow", "--no-run", "--window", "0"],
+                            env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         def wait_for(last: str) -> None:
@@ -209,7 +210,7 @@ def test_autonomous_run_then_circuit_breaker(reifier_env: dict[str, str], tmp_pa
     # demoted: the next occurrence is only suggested, with the reason recorded
     with log.open("a") as fh:
         fh.write("FATAL: gadget melted at 453 degrees\n")
-    run("patrol", str(log), env=env)
+    run("patrol", str(log), "--resume", env=env)
     last = suggestions(env)[-1]
     assert last["runbook"] == "auto-broken" and last["action"] == "suggest"
     assert "demoted" in str(last["reason"])
