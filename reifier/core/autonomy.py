@@ -2,7 +2,8 @@
 
 A runbook runs alone only when every condition holds; the first that fails is
 the recorded reason, so the reason names the real cause: a runbook that is not
-``autonomy: auto`` (or was demoted) says so, whatever its cool-down. Rules (``[autonomy]`` in ``reifier.toml``):
+``autonomy: auto`` (or was demoted) says so, whatever its cool-down.
+Rules (``[autonomy]`` in ``reifier.toml``):
 
 1. its metadata says ``autonomy: auto`` and it was not demoted by the circuit
    breaker (a failed autonomous run demotes it to ``suggest``);
