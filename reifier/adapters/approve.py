@@ -141,7 +141,7 @@ def pair_status(ctx: Context, path: Path, key: core.Trust | None = None,
         worst = ApprovalState("stale", (), f"{draft} is not approved but its twin is")
     if worst.ok:
         worst = core.against_history(worst, approval, _history(ctx, rid, store))
-    return PairStatus(files[0].with_suffix(".md"), worst, states, approval)
+    return PairStatus(files[0], worst, states, approval)
 
 
 def _with_outputs(nb: notebooks.NB, other: Path) -> notebooks.NB:
