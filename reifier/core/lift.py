@@ -235,18 +235,58 @@ def lift(sources: Sequence[str], reserved: Sequence[str] = ()) -> Lifted:
                         name, n = f"{base}_{n}", n + 1
                     taken.add(name)
                     chosen[value] = name
+    # A path under another lifted directory is written with that parameter
+    # ("$INVENTORY_DIR"/inventory.conf), not lifted on its own: overriding the
+    # directory then moves every path under it, not half of them.
+    for value in [v for v in chosen if v.startswith("/")]:
+        if any(d != value and d.startswith("/") and value.startswith(d.rstrip("/") + "/")
+               for d in chosen):
+            del chosen[value]
+    for value in [v for v in chosen if v.startswith("/") and v.endswith("/") and len(v) > 1]:
+        chosen.setdefault(value.rstrip("/"), chosen[value])  # "$DIR"/file, typed as DIR/file
     # longest values first so /var/cache/app.lock is replaced before /var/cache
     order = sorted(chosen, key=len, reverse=True)
     rewritten = tuple(_rewrite(src, order, chosen) for src in sources)
-    used = [
-        (name, value)
-        for value, name in chosen.items()
+    # A value that stays literal somewhere the rewrite cannot reach (inside single
+    # quotes, a here-document, `sed -i 's/8080/8081/'`) is not a parameter at all:
+    # overriding it would apply half a fix.
+    partial = {v for v in order if any(_leftover(src, v) for src in rewritten)}
+    if partial:
+        for value in partial:
+            del chosen[value]
+        order = [v for v in order if v not in partial]
+        rewritten = tuple(_rewrite(src, order, chosen) for src in sources)
+    used = {
+        name: value
+        for value, name in reversed(chosen.items())  # the first-seen spelling wins
         if any(f'"${name}"' in s or f"${{{name}}}" in s for s in rewritten)
-    ]
-    return Lifted(params=tuple(used), sources=rewritten)
+    }
+    ordered = [(name, value) for value, name in chosen.items() if used.get(name) == value]
+    return Lifted(params=tuple(ordered), sources=rewritten)
 
 
 _WRAPPERS = frozenset({"sudo", "env", "time", "nohup", "exec", "command", "nice", "doas"})
+
+
+def _leftover(src: str, value: str) -> bool:
+    """Tell whether ``value`` stayed literal in a here-document body of ``src``.
+
+    Those bodies (a patch's hunks, a config written with ``cat <<EOF``) cannot
+    take a parameter; a diff's ``---``/``+++`` file headers do not count.
+    """
+    token = re.compile(rf"(?:^|[\s=@:\"'(/,]){re.escape(value)}(?=$|[\s;|&)\"':/,])")
+    until: str | None = None
+    for line in src.split("\n"):
+        if until is not None:
+            if line.strip() == until:
+                until = None
+            elif not line.startswith(("---", "+++")) and token.search(line):
+                return True
+            continue
+        heredoc = _HEREDOC.search(line) if not line.lstrip().startswith("#") else None
+        if heredoc:
+            until = heredoc.group(2)
+    return False
 
 
 def _command_position(before: str) -> bool:
@@ -285,7 +325,7 @@ def _rewrite_line(src: str, values: Sequence[str], names: dict[str, str]) -> str
     # a value counts only as a whole token: after start, space, quote, = @ : ( or
     # a kubectl "deploy/" prefix; before end, space, an operator, a quote, : / ,
     pattern = re.compile(
-        rf"(?:(?P<pre>^|[\s=@:\"(])|(?<=deploy/)|(?<=deployment/)|(?<=deployments/)|(?<=://))"
+        rf"(?:(?P<pre>^|[\s=@:\"'(])|(?<=deploy/)|(?<=deployment/)|(?<=deployments/)|(?<=://))"
         rf"(?P<val>{alternation})(?=$|[\s;|&)\"':/,]|\.(?:service|socket)\b)",
         re.M,
     )
@@ -294,8 +334,8 @@ def _rewrite_line(src: str, values: Sequence[str], names: dict[str, str]) -> str
         name = names[m.group("val")]
         pre = m.group("pre") or ""
         before = src[: m.start("val")]
-        if before.count("'") % 2:  # inside single quotes: leave the literal alone
-            return m.group(0)
+        if before.count("'") % 2:  # inside single quotes: close them around the value
+            return f"{pre}'\"${name}\"'"
         if _command_position(before):  # `nginx -t` names a program, not the service
             return m.group(0)
         if before.count('"') % 2 or m.group("pre") is None or pre in {":", "@"}:

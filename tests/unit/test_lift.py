@@ -35,7 +35,7 @@ def test_every_rule_lifts_its_example(rule: LiftRule) -> None:
         (["kubectl delete pod api-7d9f8c6b5d-x2k4p"], {},
          ["kubectl delete pod api-7d9f8c6b5d-x2k4p"]),  # never turned into a deployment delete
         (["rm /var/cache/app.lock", "echo '/var/cache/app.lock'"], {"LOCK_FILE": "/var/cache/app.lock"},
-         ['rm "$LOCK_FILE"', "echo '/var/cache/app.lock'"]),  # single quotes stay literal
+         ['rm "$LOCK_FILE"', "echo ''\"$LOCK_FILE\"''"]),  # quotes closed around it
         (["systemctl restart nginx --no-block"], {"SERVICE": "nginx"},
          ['systemctl restart "$SERVICE" --no-block']),  # flags are never lifted
     ],
@@ -44,6 +44,20 @@ def test_lift_and_rewrite(sources: list[str], params: dict[str, str], rewritten:
     lifted = lift(sources)
     assert dict(lifted.params) == params
     assert list(lifted.sources) == rewritten
+
+
+def test_derived_paths_and_values_a_fix_cannot_take() -> None:
+    # a path under a lifted directory is written with it, not lifted beside it
+    lifted = lift(["ls -la /srv/inventory/", "sed -i 's/8080/8081/' /srv/inventory/inventory.conf"])
+    assert dict(lifted.params) == {"INVENTORY_DIR": "/srv/inventory/"} or all(
+        "inventory.conf" not in v for v in dict(lifted.params).values())
+    assert '"$INVENTORY_DIR"' in lifted.sources[0]
+    # a port the patch's hunks hard-code is not a parameter: overriding it would
+    # apply half a fix
+    patch = "patch --forward /etc/app.conf <<'EOF'\n-listen 8080\n+listen 8081\nEOF"
+    lifted = lift([patch, "curl -fsS http://localhost:8081/health"])
+    assert "PORT" not in dict(lifted.params)
+    assert "localhost:8081" in lifted.sources[1]
 
 
 def test_comments_and_heredoc_bodies_stay_literal() -> None:
