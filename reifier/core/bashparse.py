@@ -337,41 +337,94 @@ def _parse_tree(command: str) -> Parsed:
 
 @dataclass(frozen=True)
 class Wrapper:
-    """A command that runs another one given after its options."""
+    """A command that runs another one given after its options.
+
+    ``example`` is a real use and ``runs`` the command word it runs (checked by
+    tests/unit/test_guard_wrappers.py), so every row documents itself.
+    """
 
     name: str
     takes_value: frozenset[str]  # options whose value is the next word
     positionals: int = 0  # words between the options and the command (timeout's duration)
     stops: frozenset[str] = frozenset()  # options meaning "no command runs" (command -v)
     example: str = ""
+    runs: str = ""  # the command word ``example`` runs
 
 
-def _w(name: str, takes: str = "", positionals: int = 0, stops: str = "", ex: str = "") -> Wrapper:
-    return Wrapper(name, frozenset(takes.split()), positionals, frozenset(stops.split()), ex)
+def _w(name: str, takes: str = "", positionals: int = 0, stops: str = "", ex: str = "",
+       runs: str = "") -> Wrapper:
+    return Wrapper(name, frozenset(takes.split()), positionals, frozenset(stops.split()), ex,
+                   runs or ex.rsplit(maxsplit=1)[-1])
 
 
+#: every command that runs its arguments as a command (``parallel … :::`` and the
+#: container runners that mount the host are handled in reifier.core.guard_parse)
 WRAPPERS: tuple[Wrapper, ...] = (
     _w("sudo", "-u -g -h -p -C -U -r -t -D -R -T --user --group --host --prompt --chdir",
        stops="-l -v -k -K -V -e --list --validate --edit", ex="sudo -u postgres -E psql"),
-    _w("doas", "-u -C", ex="doas -u root rm x"),
+    _w("doas", "-u -C", ex="doas -u root rm x", runs="rm"),
+    _w("pkexec", "--user", ex="pkexec --user root rm x", runs="rm"),
+    _w("run0", "-u --user -D --chdir --unit --description --property", ex="run0 -u root rm x",
+       runs="rm"),
     _w("env", "-u -C -S --unset --chdir", ex="env -u HOME X=1 make"),
     _w("time", "-f -o --format --output", ex="time -p make"),
     _w("nohup", ex="nohup ./run.sh"),
     _w("nice", "-n --adjustment", ex="nice -n 10 make"),
-    _w("ionice", "-c -n -t --class --classdata", stops="-p --pid", ex="ionice -c 3 du"),
-    _w("timeout", "-s -k --signal --kill-after", positionals=1, ex="timeout -s KILL 5 curl x"),
+    _w("ionice", "-c -n -t --class --classdata", stops="-p --pid -P --pgid -u --uid",
+       ex="ionice -c 3 du"),
+    _w("chrt", "-p -T -P -D --sched-runtime --sched-period --sched-deadline", positionals=1,
+       stops="-m --max", ex="chrt -f 10 make"),
+    _w("taskset", "", positionals=1, ex="taskset -c 0 make"),
+    _w("timeout", "-s -k --signal --kill-after", positionals=1, ex="timeout -s KILL 5 curl x",
+       runs="curl"),
     _w("xargs", "-I -n -P -L -s -d -E -a --max-args --max-procs --delimiter --arg-file",
        ex="xargs -n 1 rm"),
-    _w("stdbuf", "-i -o -e", ex="stdbuf -o L tail f"),
+    _w("stdbuf", "-i -o -e", ex="stdbuf -o L tail f", runs="tail"),
     _w("command", stops="-v -V", ex="command ls"),
-    _w("builtin", ex="builtin cd /"),
+    _w("builtin", ex="builtin cd /", runs="cd"),
     _w("exec", "-a", ex="exec -a x bash"),
-    _w("watch", "-n -d --interval", ex="watch -n 1 df -h"),
-    _w("chrt", "-p", positionals=1, ex="chrt 10 make"),
-    _w("taskset", "-p", positionals=1, ex="taskset 0x1 make"),
-    _w("flock", "-w -E --timeout --conflict-exit-code", positionals=1, ex="flock /l cmd"),
+    _w("watch", "-n -d --interval", ex="watch -n 1 df -h", runs="df"),
+    _w("flock", "-w -E --timeout --conflict-exit-code", positionals=1, ex="flock /l make"),
     _w("unbuffer", ex="unbuffer make"),
-    _w("sshpass", "-p -f -d -P", ex="sshpass -p pw ssh web1 uptime"),
+    _w("sshpass", "-p -f -d -P", ex="sshpass -p pw ssh web1 uptime", runs="ssh"),
+    _w("chroot", "--userspec --groups", positionals=1, ex="chroot /mnt rm -rf /", runs="rm"),
+    _w("setsid", ex="setsid -f rm -rf /", runs="rm"),
+    _w("unshare", "-S -G -R -w --setuid --setgid --root --wd --propagation", ex="unshare -m rm x",
+       runs="rm"),
+    _w("nsenter", "-t -S -G -r -w --target --setuid --setgid --root --wd",
+       ex="nsenter -t 1 -m rm x", runs="rm"),
+    _w("runuser", "-u -g -G --user --group --supp-group", stops="-c --command -l --login -",
+       ex="runuser -u app -- rm x",
+       runs="rm"),
+    _w("setpriv", "--reuid --regid --groups --inh-caps --bounding-set", ex="setpriv --reuid 0 rm x",
+       runs="rm"),
+    _w("strace", "-o -e -p -s -u -E -a -b -I -O -P -S -X", ex="strace -f -o t.log rm x",
+       runs="rm"),
+    _w("ltrace", "-o -e -p -s -u -a -n -l -L -E -A -D", ex="ltrace -o t.log rm x", runs="rm"),
+    _w("valgrind", "--tool --log-file", ex="valgrind --tool=memcheck ./a.out"),
+    _w("fakeroot", "-l -s -i -b --lib --faked", ex="fakeroot -- rm -rf /", runs="rm"),
+    _w("eatmydata", ex="eatmydata rm x", runs="rm"),
+    _w("nocache", ex="nocache rm x", runs="rm"),
+    _w("caffeinate", "-w -t", ex="caffeinate -i rm -rf /", runs="rm"),
+    _w("systemd-inhibit", "--what --who --why --mode", ex="systemd-inhibit --why=x rm x",
+       runs="rm"),
+    _w("firejail", "--profile --private", ex="firejail --noprofile rm x", runs="rm"),
+    _w("proxychains", "-f", ex="proxychains -q curl x", runs="curl"),
+    _w("proxychains4", "-f", ex="proxychains4 curl x", runs="curl"),
+    _w("torsocks", "-u -p -a -P", ex="torsocks curl x", runs="curl"),
+    _w("chpst", "-u -U -e -n -l -L -m -d -o -p -f -c", ex="chpst -u app rm x", runs="rm"),
+    _w("chronic", ex="chronic rm x", runs="rm"),
+    _w("ifne", ex="ifne rm x", runs="rm"),
+    _w("xvfb-run", "-n -s -f -e --server-num --server-args --auth-file --error-file",
+       ex="xvfb-run -a make"),
+    _w("dbus-launch", ex="dbus-launch --exit-with-session make", runs="make"),
+    _w("catchsegv", ex="catchsegv ./a.out"),
+    _w("busybox", stops="--list --list-full --help", ex="busybox rm -rf /", runs="rm"),
+    _w("toybox", stops="--long --help", ex="toybox rm -rf /", runs="rm"),
+    _w("coproc", ex="coproc rm -rf /", runs="rm"),
+    _w("parallel", "-j -S -P -N -n -L -l -a -d -E -I --jobs --sshlogin --arg-file --delimiter "
+       "--joblog --results --tmpdir --timeout --retries --colsep", stops="--version --help",
+       ex="parallel -j4 gzip ::: a b", runs="gzip"),
 )  # fmt: skip
 _BY_NAME = {w.name: w for w in WRAPPERS}
 _ASSIGN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")

@@ -98,11 +98,11 @@ DANGER_RULES: tuple[DangerRule, ...] = (
     _rule(UNRESOLVABLE, "code the guard cannot read statically (dynamic command, inline "
           "interpreter code, piped or aliased code, parse error)", r.check_unresolvable,
           ("x=rm; $x -rf /", "$(echo rm) -rf /", "python3 -c 'print(1)'", 'eval "$CMD"',
-           "cat script.sh | bash", "alias ll='ls'; ll", "xargs rm -rf < paths.txt",
+           "cat script.sh | bash", "alias ll=\"$X\"; ll -rf /", "xargs rm -rf < paths.txt",
            'bash -c "$X"', 'perl -e \'unlink "x"\'', "if then fi )", 'rm -rf "$DIR"',
            "ls | xargs -I{} sh -c 'rm -rf {}'", "cat fix.sh | ssh db1", "source <(cat x)"),
           ("ls -la", "bash deploy.sh", "python3 -m json.tool f.json", 'echo "$HOME"',
-           "bash -c 'ls -la'", "eval 'echo hi'", "xargs -n1 echo < f")),
+           "bash -c 'ls -la'", "eval 'echo hi'", "xargs -n1 echo < f", "alias ll='ls'; ll")),
     _rule("rm_catastrophic", "rm -r of /, a system dir, the home dir or the working dir",
           r.rm_catastrophic,
           ("rm -rf /", "rm -rf /*", "rm -r -f /", "rm -fr ~", "rm -rf $HOME", "rm -rf *",

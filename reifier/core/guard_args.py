@@ -57,6 +57,8 @@ class Invocation:
     forked: bool = False  # in a pipeline or in the background
     unknown: str = ""  # why this command cannot be resolved statically
     cwd: str = ""  # directory an earlier literal `cd` in the same command moved to
+    script_from: str = ""  # the fetcher that downloaded the script this command runs
+    listed: tuple[Arg, ...] = ()  # roots a `find`/`ls` upstream lists into this command
     span: tuple[int, int] = (0, 0)
 
     @cached_property

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
@@ -61,47 +62,218 @@ class _Shape:
 
 
 _NO_SHAPE = _Shape()
+_EXPANSION_BUDGET = 64  # function/alias expansions per evaluated command
 
 
-def collect(command: str, depth: int = 0, cwd: str = "") -> list[Invocation]:
+@dataclass
+class _Scope:
+    """What one command line defines for the code after it (shared by nested code).
+
+    Functions and aliases are expanded where they are called, ``set --`` binds the
+    positional parameters, files written from a here-document or ``echo`` are read
+    back when a shell, a SQL client or cron is given them, downloaded files are
+    remembered, and ``hash -p``/``ln -s`` renames of a command are followed.
+    """
+
+    functions: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)  # name -> the command it runs
+    files: dict[str, str] = field(default_factory=dict)  # basename -> text written to it
+    downloads: dict[str, str] = field(default_factory=dict)  # basename -> fetcher
+    budget: int = _EXPANSION_BUDGET
+
+
+def collect(command: str, depth: int = 0, cwd: str = "", *,
+            params: tuple[Arg, ...] | None = None, scope: _Scope | None = None,
+            function: str = "") -> list[Invocation]:
     """Return every invocation in ``command``, code strings followed recursively.
 
     ``cwd`` is the working directory when known (absolute or ``~``), else "".
+    ``params`` are the positional parameters when known (a function's call
+    arguments, ``set --``); ``scope`` carries definitions into nested code.
     """
     # tree-sitter-bash segfaults on some astral code points (e.g. "{\U0007e97e"); one BMP
     # character for one astral character keeps every character offset unchanged.
     if not command.isascii():
         command = _ASTRAL.sub("\ufffd", command)
+    scope = scope if scope is not None else _Scope()
     parsed = bashparse.parse(command)
     out: list[Invocation] = []
     if parsed.errors:
         out.append(Invocation("", unknown="the command does not parse as bash",
                               span=(0, len(command))))
-    shapes = _shapes(command) if re.search(r"[|&(<]|function", command) else {}
-    aliases: set[str] = set()
+    shapes = _shapes(command, scope) if re.search(r"[|&(<]|function", command) else {}
     # Pipeline feeders are looked up by start offset: sorted once, bisected per command.
-    feeders = sorted((c.span, _name(bashparse.unwrap(c.words))) for c in parsed.commands
-                     if c.context != "substitution")
-    starts = [span[0] for span, _ in feeders]
+    feeders = sorted(((c.span, _name(bashparse.unwrap(c.words)), c) for c in parsed.commands
+                      if c.context != "substitution"), key=lambda f: f[0])
+    starts = [f[0][0] for f in feeders]
     for cmd in parsed.commands:
         shape = shapes.get(cmd.span[0], _NO_SHAPE)
         upstream = ""
+        fed: str | None = None
+        listed: tuple[Arg, ...] = ()
         if shape.upstream is not None:
             lo, hi = shape.upstream
-            names = [name for (_, end), name in feeders[bisect_left(starts, lo):
-                                                        bisect_right(starts, hi)] if end <= hi]
-            upstream = next((n for n in names if n in FETCHERS), names[-1] if names else "")
+            stages = [(name, c) for (_, end), name, c in feeders[bisect_left(starts, lo):
+                                                               bisect_right(starts, hi)]
+                      if end <= hi]
+            upstream = next((n for n, _ in stages if n in FETCHERS),
+                            stages[-1][0] if stages else "")
+            fed = _echoed(stages[-1][1]) if stages and upstream in ("echo", "printf") else None
+            listed = _listed(stages[-1][1]) if stages else ()
         here = next((w for op, w in cmd.redirects if op == "<<<"), None)
+        stdin = here.text if here is not None else shape.heredoc if shape.heredoc is not None \
+            else fed
+        redirects = tuple((op, _arg(w)) for op, w in cmd.redirects if op != "<<<")
+        for op, target in redirects:
+            if op == "<" and posixpath.basename(target.text) in scope.files:
+                stdin = scope.files[posixpath.basename(target.text)]
         base = Invocation(
-            "", redirects=tuple((op, _arg(w)) for op, w in cmd.redirects if op != "<<<"),
-            stdin_from=upstream, function=shape.function, forked=shape.forked,
-            stdin_text=here.text if here is not None else shape.heredoc, span=cmd.span, cwd=cwd)
+            "", redirects=redirects, stdin_from=upstream, function=shape.function or function,
+            forked=shape.forked, stdin_text=stdin, span=cmd.span, cwd=cwd, listed=listed)
         stdin_dynamic = here is not None and here.dynamic
-        resolved = _resolve(cmd, base, depth, aliases, stdin_dynamic)
-        if resolved and resolved[0].name in ("cd", "pushd"):
-            cwd = _chdir(cwd, resolved[0])
+        own = params if not shape.function else None  # a body's $1 is its call's, not ours
+        words = _positional(cmd.words, own) if own is not None else cmd.words
+        assigns = _assignments(cmd.assigns, base, depth, scope)
+        resolved = assigns + _resolve(replace(cmd, words=words), base, depth, scope,
+                                      stdin_dynamic)
+        first = resolved[len(assigns)] if len(resolved) > len(assigns) else None
+        if first is not None and first.name in ("cd", "pushd"):
+            cwd = _chdir(cwd, first)
+        if first is not None and first.name == "set" and not shape.function:
+            params = _set_params(first, params)
+        if first is not None:
+            _remember(first, scope)
         out.extend(resolved)
     return out
+
+
+def _echoed(cmd: SimpleCommand) -> str | None:
+    """Return what a literal ``echo``/``printf`` writes to a pipe, or None."""
+    words = bashparse.unwrap(cmd.words)[1:]
+    if any(w.dynamic for w in words):
+        return None
+    texts = [w.text for w in words]
+    while texts and texts[0] in ("-n", "-e", "-E", "-ne", "-en", "--"):
+        texts.pop(0)
+    return " ".join(texts).replace("\\n", "\n") + "\n"
+
+
+_LISTERS = frozenset({"find", "ls", "fd", "fdfind", "locate", "du", "tree"})
+
+
+def _listed(cmd: SimpleCommand) -> tuple[Arg, ...]:
+    """Return the roots a ``find``/``ls`` stage lists (``.`` when it names none)."""
+    words = bashparse.unwrap(cmd.words)
+    if not words or _name(words[:1]) not in _LISTERS:
+        return ()
+    if _name(words[:1]) == "find":
+        roots = []
+        for word in words[1:]:
+            if word.text.startswith(("-", "(", "!")):
+                break
+            roots.append(_arg(word))
+    else:
+        roots = [_arg(w) for w in words[1:] if not w.text.startswith("-")]
+    return tuple(roots) or (Arg("."),)
+
+
+_POSITIONAL = re.compile(r'^"?\$(?:([@*])|\{([@*])\}|([1-9])|\{([1-9])\})"?$')
+
+
+def _positional(words: tuple[Word, ...], params: tuple[Arg, ...]) -> tuple[Word, ...]:
+    """Replace ``"$@"``, ``$*``, ``$1``… by the known positional parameters."""
+    out: list[Word] = []
+    for word in words:
+        match = _POSITIONAL.match(word.raw) if word.dynamic else None
+        if match is None:
+            out.append(word)
+            continue
+        digit = match.group(3) or match.group(4)
+        chosen = params if digit is None else params[int(digit) - 1:int(digit)]
+        out.extend(Word(a.text, a.raw or a.text, a.dynamic, word.span) for a in chosen)
+    return tuple(out)
+
+
+def _set_params(inv: Invocation, params: tuple[Arg, ...] | None) -> tuple[Arg, ...] | None:
+    """Follow ``set -- a b`` (and ``set a b``): the new positional parameters."""
+    words = inv.words
+    if "--" in words:
+        return inv.args[words.index("--") + 1:]
+    if words and not words[0].startswith(("-", "+")):
+        return inv.args
+    return params
+
+
+#: variables whose value bash runs as code later (prompts run command substitutions)
+_CODE_VARIABLES = frozenset({"PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS4"})
+#: variables naming a file that every non-interactive bash (or sh) sources
+_SOURCED_VARIABLES = frozenset({"BASH_ENV", "ENV"})
+
+
+def _assignments(assigns: tuple[Word, ...], base: Invocation, depth: int,
+                 scope: _Scope) -> list[Invocation]:
+    """Judge ``PROMPT_COMMAND=…`` as code and ``BASH_ENV=FILE`` as a sourced file."""
+    out: list[Invocation] = []
+    for word in assigns:
+        out.extend(_assigned_code(word.text, word.dynamic, base, depth, scope))
+    return out
+
+
+def _assigned_code(text: str, dynamic: bool, base: Invocation, depth: int,
+                   scope: _Scope) -> list[Invocation]:
+    name, sep, value = text.partition("=")
+    if not sep or not value:
+        return []
+    if name in _CODE_VARIABLES and (name == "PROMPT_COMMAND" or re.search(r"\$\(|`", value)):
+        return _code(value, dynamic and name == "PROMPT_COMMAND", name, base, depth, scope)
+    if name in _SOURCED_VARIABLES:
+        written = scope.files.get(posixpath.basename(value))
+        if written is not None:
+            return _code(written, False, name, base, depth, scope)
+        return [replace(base, name=name, unknown=f"{name} names a file every new shell sources")]
+    return []
+
+
+def _remember(inv: Invocation, scope: _Scope) -> None:
+    """Record what ``inv`` defines for later commands: files, downloads, renames."""
+    name, words = inv.name, inv.words
+    if name == "hash" and "-p" in words:
+        i = words.index("-p")
+        if i + 2 < len(words):
+            scope.renamed[words[i + 2]] = posixpath.basename(words[i + 1])
+    elif name == "ln" and "s" in flags(inv)[0]:
+        ops = [w for w in words if not w.startswith("-")]
+        if len(ops) == 2:
+            scope.renamed[posixpath.basename(ops[1])] = posixpath.basename(ops[0])
+    if inv.stdin_text is not None and name in ("cat", "tee", ""):
+        targets = [t.text for op, t in inv.redirects if op in (">", ">>", ">|")]
+        targets += [w for w in words if not w.startswith("-")] if name == "tee" else []
+        for written in targets:
+            scope.files[posixpath.basename(written)] = inv.stdin_text
+    if name in ("echo", "printf"):
+        text = " ".join(w for w in words if w not in ("-n", "-e", "-E")) + "\n"
+        for op, redirect in inv.redirects:
+            if op in (">", ">>", ">|") and not any(a.dynamic for a in inv.args):
+                scope.files[posixpath.basename(redirect.text)] = text.replace("\\n", "\n")
+    if name in ("curl", "wget", "fetch"):
+        for target in _download_targets(inv):
+            scope.downloads[posixpath.basename(target)] = name
+            scope.files.pop(posixpath.basename(target), None)
+
+
+def _download_targets(inv: Invocation) -> list[str]:
+    words = inv.words
+    out = [words[i + 1] for i, w in enumerate(words[:-1])
+           if w in ("-o", "--output", "-O", "--output-document")
+           and not (inv.name == "curl" and w == "-O")]
+    out += [w.split("=", 1)[1] for w in words if w.startswith(("--output=",
+                                                              "--output-document="))]
+    urls = [w for w in words if "://" in w]
+    if urls and ((inv.name == "wget" and not out) or (inv.name == "curl" and (
+            "O" in flags(inv)[0] or "--remote-name" in words))):
+        out += [posixpath.basename(u.split("?", 1)[0].rstrip("/")) for u in urls]
+    return [o for o in out if o and o != "-"]
 
 
 def _chdir(cwd: str, inv: Invocation) -> str:
@@ -117,60 +289,267 @@ def _chdir(cwd: str, inv: Invocation) -> str:
     return posixpath.join(cwd, target.text) if cwd else ""
 
 
-def _resolve(cmd: SimpleCommand, base: Invocation, depth: int, aliases: set[str],
+def _resolve(cmd: SimpleCommand, base: Invocation, depth: int, scope: _Scope,
              stdin_dynamic: bool) -> list[Invocation]:
     if not cmd.words:
         return [base] if base.redirects else []
-    out = _from_words(cmd.words, base, depth, stdin_dynamic)
+    out = _from_words(cmd.words, base, depth, scope, stdin_dynamic)
     first = out[0] if out else None
-    if first is not None and first.name in aliases:
-        out[0] = replace(first, unknown=f"uses the alias {first.name!r} defined in this command")
-    if first is not None and first.name == "alias":
+    if first is None:
+        return out
+    if first.name in scope.aliases and not first.unknown:
+        out[1:1] = _expand_alias(first, cmd, base, depth, scope)
+    elif first.name in scope.functions and not first.unknown and first.name != base.function:
+        out[1:1] = _expand_function(first, base, depth, scope)
+    if first.name == "alias":
         for arg in first.args:
             name, sep, body = arg.text.partition("=")
             if sep:
-                aliases.add(name)
-                out.extend(_code(body, arg.dynamic, f"alias {name}", base, depth))
+                if arg.dynamic:
+                    scope.aliases[name] = ""
+                else:
+                    scope.aliases[name] = body
+                out.extend(_code(body, arg.dynamic, f"alias {name}", base, depth, scope))
+    elif first.name in ("export", "declare", "typeset", "local", "readonly"):
+        for arg in first.args:
+            out.extend(_assigned_code(arg.text, arg.dynamic, base, depth, scope))
     return out
 
 
-def _from_words(words: tuple[Word, ...], base: Invocation, depth: int,
+def _expand_alias(inv: Invocation, cmd: SimpleCommand, base: Invocation, depth: int,
+                  scope: _Scope) -> list[Invocation]:
+    body = scope.aliases[inv.name]
+    if not body or scope.budget <= 0:
+        return [replace(inv, unknown=f"uses the alias {inv.name!r}, whose body is only known "
+                        "at run time")]
+    scope.budget -= 1
+    head = next(i for i, w in enumerate(cmd.words) if posixpath.basename(w.text) == inv.name)
+    text = " ".join([body, *(w.raw for w in cmd.words[head + 1:])])
+    return _code(text, False, f"alias {inv.name}", base, depth, scope)
+
+
+def _expand_function(inv: Invocation, base: Invocation, depth: int,
+                     scope: _Scope) -> list[Invocation]:
+    """Judge a function's body where it is called, with ``$@`` bound to the call's words."""
+    if depth >= MAX_DEPTH or scope.budget <= 0:
+        return []
+    scope.budget -= 1
+    nested = collect(scope.functions[inv.name], depth + 1, base.cwd, params=inv.args,
+                     scope=scope, function=inv.name)
+    return [replace(n, span=base.span, forked=n.forked or base.forked) for n in nested]
+
+
+def _from_words(words: tuple[Word, ...], base: Invocation, depth: int, scope: _Scope,
                 stdin_dynamic: bool = False) -> list[Invocation]:
     """Build the invocation(s) a word list runs, following code strings."""
+    split = _env_split(words)
+    if split is not None:
+        text, dynamic = split
+        return _code(text, dynamic, "env -S", base, depth, scope)
     inner = bashparse.unwrap(words)
     if not inner:
         return []
     wrappers = {_name(words[i:i + 1]) for i in range(len(words) - len(inner))}
+    if "parallel" in wrappers:
+        return _parallel(inner, base, depth, scope)
+    if "coproc" in wrappers and len(inner) > 1 and inner[1].text in ("{", "("):
+        inner = inner[2:]  # coproc NAME { cmd; }
+        if not inner:
+            return []
     head, rest = inner[0], inner[1:]
-    inv = replace(base, name=_name(inner), args=tuple(_arg(w) for w in rest),
+    name = _name(inner)
+    name = scope.renamed.get(name, name)
+    inv = replace(base, name=name, args=tuple(_arg(w) for w in rest),
                   more_args=base.more_args or "xargs" in wrappers)
     if head.dynamic:
         return [replace(inv, unknown=f"the command name {head.raw} is only known at run time")]
-    if "env" in wrappers and any(w.text in ("-S", "--split-string") for w in words):
-        return [replace(inv, unknown="env -S splits a string into a command at run time")]
     base = replace(base, more_args=inv.more_args)  # `xargs sh -c 'rm -rf {}'` stays unknown
     if re.search(r"\s", head.text):  # `watch 'rm -rf /'` runs its argument through sh -c
-        return [inv, *_code(head.text, False, head.text, base, depth)]
+        return [inv, *_code(head.text, False, head.text, base, depth, scope)]
     out = [inv]
+    script = _script(inv, head)
+    if script in scope.downloads:
+        out[0] = inv = replace(inv, script_from=scope.downloads[script])
     code = _code_word(inv)
     if code is not None:
         text, dynamic, what = code
-        out.extend(_code(text, dynamic, what, base, depth))
+        out.extend(_code(text, dynamic, what, base, depth, scope))
+    elif script in scope.files:
+        out.extend(_code(scope.files[script], False, script, base, depth, scope))
     elif inv.name == "ssh" and (inv.stdin_text is not None or inv.stdin_from or stdin_dynamic):
-        out[0:1] = _stdin_code(inv, base, depth, stdin_dynamic)  # a remote shell reads stdin
+        out[0:1] = _stdin_code(inv, base, depth, scope, stdin_dynamic)  # remote shell reads stdin
     elif inv.name in INTERPRETERS and _interpreter_inline(inv):
         out[0] = replace(inv, unknown=f"{inv.name} runs inline code the guard cannot read")
     elif inv.name in ("awk", "gawk", "mawk") and any("system(" in a.text for a in inv.args):
         out[0] = replace(inv, unknown=f"{inv.name} program calls system()")
     elif runs_stdin(inv):
-        out[0:1] = _stdin_code(inv, base, depth, stdin_dynamic)
+        out[0:1] = _stdin_code(inv, base, depth, scope, stdin_dynamic)
     elif inv.name in SHELLS | {"source", "."} and any(
             a.raw.startswith("<(") for a in inv.args) and not re.search(
             r"\b(curl|wget)\b", " ".join(a.raw for a in inv.args)):
         out[0] = replace(inv, unknown=f"{inv.name} runs the output of a process substitution")
+    elif inv.name in ("crontab", "at", "batch"):
+        out.extend(_scheduled(inv, base, depth, scope, stdin_dynamic))
+    elif inv.name == "trap":
+        out.extend(_trap(inv, base, depth, scope))
+    elif inv.name in _CONTAINER_RUNNERS:
+        out.extend(_container(inv, base, depth, scope))
+    for op, target in inv.redirects:
+        if op == "<" and posixpath.basename(target.text) in scope.downloads and runs_stdin(inv):
+            out[0] = replace(out[0], script_from=scope.downloads[
+                posixpath.basename(target.text)])
     if inv.name == "find":
-        out.extend(_find_exec(rest, base, depth))
+        out.extend(_find_exec(rest, base, depth, scope))
     return out
+
+
+def _script(inv: Invocation, head: Word) -> str:
+    """Return the basename of the script file ``inv`` runs (``bash x.sh``, ``./x.sh``)."""
+    if "/" in head.text and inv.name not in SHELLS | INTERPRETERS:
+        return inv.name
+    if inv.name in SHELLS | INTERPRETERS | {"source", "."}:
+        ops = [a for a in inv.args if not a.text.startswith("-")]
+        if ops and not ops[0].dynamic and "c" not in flags(inv)[0]:
+            return posixpath.basename(ops[0].text)
+    return ""
+
+
+def _env_split(words: tuple[Word, ...]) -> tuple[str, bool] | None:
+    """Return the command ``env -S 'STRING' …`` runs (STRING split as words), or None."""
+    if not words or _name(words[:1]) != "env":
+        return None
+    for i, word in enumerate(words[1:], 1):
+        text = word.text
+        if text in ("-S", "--split-string") and i + 1 < len(words):
+            tail = words[i + 1:]
+            return " ".join([tail[0].text, *(w.raw for w in tail[1:])]), tail[0].dynamic
+        if text.startswith("--split-string=") or (text.startswith("-S") and len(text) > 2):
+            value = text.split("=", 1)[1] if text.startswith("--") else text[2:]
+            return " ".join([value, *(w.raw for w in words[i + 1:])]), word.dynamic
+        if not text.startswith("-") and "=" not in text:
+            return None
+    return None
+
+
+def _parallel(inner: tuple[Word, ...], base: Invocation, depth: int,
+              scope: _Scope) -> list[Invocation]:
+    """``parallel CMD ::: a b``: judge CMD once per argument (``{}`` replaced)."""
+    texts = [w.text for w in inner]
+    cut = next((i for i, t in enumerate(texts) if t in (":::", "::::", ":::+")), len(texts))
+    cmd, values = inner[:cut], [w for w in inner[cut + 1:] if w.text not in (":::", ":::+")]
+    reads_files = cut < len(texts) and texts[cut] == "::::"
+    if not cmd:
+        return []
+    template = " ".join(w.raw for w in cmd)
+    if len(cmd) == 1 and re.search(r"\s", cmd[0].text):
+        template = cmd[0].text
+    if reads_files or cut == len(texts) or any(v.dynamic for v in values):
+        more = replace(base, more_args=True)
+        return _code(template.replace("{}", ""), False, "parallel", more, depth, scope)
+    out: list[Invocation] = []
+    for value in values[:16]:
+        quoted = shlex.quote(value.text)
+        text = template.replace("{}", quoted) if "{}" in template else f"{template} {quoted}"
+        out.extend(_code(text, False, "parallel", base, depth, scope))
+    return out
+
+
+def _scheduled(inv: Invocation, base: Invocation, depth: int, scope: _Scope,
+               stdin_dynamic: bool) -> list[Invocation]:
+    """Judge what ``crontab -`` / ``crontab FILE`` / ``at`` / ``batch`` will run later."""
+    ops = [a for a in inv.args if not a.text.startswith("-") or a.text == "-"]
+    text = inv.stdin_text
+    if inv.name == "crontab":
+        if any(a.text[:2] in ("-l", "-r", "-e") for a in inv.args):
+            return []
+        words = inv.words
+        user = words[words.index("-u") + 1:words.index("-u") + 2] if "-u" in words else ()
+        files = [a for a in ops if a.text != "-" and a.text not in user]
+        if files:
+            text = scope.files.get(posixpath.basename(files[0].text))
+            if text is None:
+                return []  # a crontab file the runbook did not write: like running a script
+    elif "-f" in inv.words:
+        i = inv.words.index("-f")
+        text = scope.files.get(posixpath.basename(inv.words[i + 1])) if i + 1 < len(
+            inv.words) else None
+    if text is None:
+        if stdin_dynamic or inv.stdin_from:
+            return [replace(inv, unknown=f"{inv.name} schedules code only known at run time")]
+        return []
+    if inv.name == "crontab":
+        text = "\n".join(_cron_command(line) for line in text.splitlines())
+    return _code(text, False, f"{inv.name} job", base, depth, scope)
+
+
+def _cron_command(line: str) -> str:
+    """Return the command of one crontab line (time fields and VAR= lines dropped)."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#") or re.match(r"^\w+\s*=", stripped):
+        return ""
+    fields = stripped.split(None, 1 if stripped.startswith("@") else 5)
+    return fields[-1] if len(fields) > (1 if stripped.startswith("@") else 5) else ""
+
+
+def _trap(inv: Invocation, base: Invocation, depth: int, scope: _Scope) -> list[Invocation]:
+    """``trap 'CODE' SIGNAL``: CODE runs later, so it is judged now."""
+    args = list(inv.args)
+    if args and args[0].text == "--":
+        args = args[1:]
+    if len(args) < 2 or args[0].text in ("-", "-p", "-l", "-P"):
+        return []
+    return _code(args[0].text, args[0].dynamic, "trap", base, depth, scope)
+
+
+_CONTAINER_RUNNERS = frozenset({"docker", "podman", "nerdctl"})
+_RUN_OPTS_WITH_ARG = frozenset({
+    "-v", "--volume", "--mount", "-e", "--env", "--env-file", "-p", "--publish", "-w",
+    "--workdir", "-u", "--user", "--name", "--network", "--net", "--entrypoint", "-l", "--label",
+    "-h", "--hostname", "--cpus", "-m", "--memory", "--restart", "--device", "--add-host",
+    "--log-driver", "--log-opt", "--platform", "--pull", "--cap-add", "--cap-drop",
+    "--security-opt", "--ulimit", "--tmpfs", "--dns", "--gpus", "--ipc", "--pid", "--runtime",
+    "--shm-size", "--stop-signal", "--group-add", "--health-cmd", "--userns", "--uts",
+    "--cgroupns", "--memory-swap", "--cpu-shares", "--cpuset-cpus", "--link", "--volumes-from",
+    "--expose", "--label-file", "--cidfile"})
+
+
+def _container(inv: Invocation, base: Invocation, depth: int,
+               scope: _Scope) -> list[Invocation]:
+    """``docker run -v /:/host IMG CMD``: CMD reaches the host through its mounts.
+
+    The container's own files are its own business, so CMD is judged only when a
+    host path is mounted, with the container paths mapped back to host paths
+    (``rm -rf /host`` with ``-v /:/host`` is ``rm -rf /``).
+    """
+    words = list(inv.words)
+    sub = [w for w in words[:2] if not w.startswith("-")]
+    if not sub or sub[-1] not in ("run", "create"):
+        return []
+    i = words.index(sub[-1]) + 1
+    mounts: list[tuple[str, str]] = []
+    while i < len(words) and words[i].startswith("-"):
+        word = words[i]
+        value = words[i + 1] if word in _RUN_OPTS_WITH_ARG and i + 1 < len(words) else (
+            word.split("=", 1)[1] if "=" in word else "")
+        key = word.split("=", 1)[0]
+        if key in ("-v", "--volume") and ":" in value:
+            host, _, rest = value.partition(":")
+            mounts.append((host, rest.split(":", 1)[0]))
+        elif key == "--mount" and ("source=" in value or "src=" in value):
+            parts = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
+            src = parts.get("source", parts.get("src", ""))
+            dst = parts.get("target", parts.get("destination", parts.get("dst", "")))
+            mounts.append((src, dst))
+        i += 2 if word in _RUN_OPTS_WITH_ARG else 1
+    host_mounts = [(h, c) for h, c in mounts if h.startswith(("/", "~", "$")) and c]
+    command = inv.args[i + 1:]
+    if not host_mounts or not command:
+        return []
+    text = " ".join(a.raw or a.text for a in command)
+    for host, inside in sorted(host_mounts, key=lambda m: -len(m[1])):
+        pattern = r"(?<![\w./-])" + re.escape(inside.rstrip("/")) + r"(?=/|\s|$|['\"])"
+        text = re.sub(pattern, (host.rstrip("/") or "/").replace("\\", "\\\\"), text)
+    return _code(text, False, f"{inv.name} run (host mounts)", base, depth, scope)
 
 
 def _code_word(inv: Invocation) -> tuple[str, bool, str] | None:
@@ -200,13 +579,14 @@ def _code_word(inv: Invocation) -> tuple[str, bool, str] | None:
     return None
 
 
-def _code(text: str, dynamic: bool, what: str, base: Invocation, depth: int) -> list[Invocation]:
+def _code(text: str, dynamic: bool, what: str, base: Invocation, depth: int,
+          scope: _Scope) -> list[Invocation]:
     """Judge a string that a shell will run; dynamic strings are unresolvable."""
     if dynamic:
         return [replace(base, name=what, unknown=f"{what} runs code only known at run time")]
     if depth >= MAX_DEPTH:
         return [replace(base, name=what, unknown=f"{what}: code nested too deeply")]
-    nested = collect(text, depth + 1, base.cwd)
+    nested = collect(text, depth + 1, base.cwd, scope=scope)
     return [replace(n, span=base.span, function=n.function or base.function,
                     more_args=n.more_args or base.more_args) for n in nested]
 
@@ -219,26 +599,28 @@ def _interpreter_inline(inv: Invocation) -> bool:
     return any(w in opts or (w[:2] in opts and len(w) > 2) for w in inv.words)
 
 
-def _stdin_code(inv: Invocation, base: Invocation, depth: int,
+def _stdin_code(inv: Invocation, base: Invocation, depth: int, scope: _Scope,
                 dynamic: bool) -> list[Invocation]:
     """Judge code that a shell or interpreter reads from its standard input."""
     if inv.stdin_text is not None or dynamic:
         if inv.name in SHELLS | {"ssh"}:
-            return [inv, *_code(inv.stdin_text or "", dynamic, f"{inv.name} <<", base, depth)]
+            return [inv, *_code(inv.stdin_text or "", dynamic, f"{inv.name} <<", base, depth,
+                                scope)]
         return [replace(inv, unknown=f"{inv.name} reads a program from a here-document")]
     if inv.stdin_from and inv.stdin_from not in FETCHERS:
         return [replace(inv, unknown=f"code piped from {inv.stdin_from} into {inv.name}")]
     return [inv]
 
 
-def _find_exec(rest: tuple[Word, ...], base: Invocation, depth: int) -> list[Invocation]:
+def _find_exec(rest: tuple[Word, ...], base: Invocation, depth: int,
+               scope: _Scope) -> list[Invocation]:
     out: list[Invocation] = []
     i = 0
     while i < len(rest):
         if rest[i].text in ("-exec", "-execdir", "-ok", "-okdir"):
             end = next((k for k in range(i + 1, len(rest)) if rest[k].text in (";", "+")),
                        len(rest))
-            out.extend(_from_words(rest[i + 1:end], base, depth))
+            out.extend(_from_words(rest[i + 1:end], base, depth, scope))
             i = end
         i += 1
     return out
@@ -258,7 +640,7 @@ def _arg(word: Word) -> Arg:
 _COMMANDS = frozenset({"command", "declaration_command", "unset_command", "redirected_statement"})
 
 
-def _shapes(command: str) -> dict[int, _Shape]:
+def _shapes(command: str, scope: _Scope) -> dict[int, _Shape]:
     """Map each command's start offset to its pipeline feeder, function and fork state."""
     data = bashparse.parser_input(command)  # masks placeholders and crash-prone characters
     chars = _Chars(command, data)
@@ -273,7 +655,12 @@ def _shapes(command: str) -> dict[int, _Shape]:
         if kind == "function_definition":
             name = node.child_by_field_name("name")
             text = data[name.start_byte:name.end_byte] if name is not None else b""
-            shape = replace(shape, function=text.decode("utf-8", errors="replace"))
+            fname = text.decode("utf-8", errors="replace")
+            shape = replace(shape, function=fname)
+            body = node.child_by_field_name("body")
+            if body is not None and fname:
+                code = data[body.start_byte:body.end_byte].decode("utf-8", errors="replace")
+                scope.functions[fname] = code.strip().removeprefix("{").removesuffix("}")
         elif kind in ("command_substitution", "process_substitution"):
             shape = replace(shape, upstream=None, heredoc=None)
         shaped: list[tuple[Node, _Shape]] = []

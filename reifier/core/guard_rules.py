@@ -99,8 +99,17 @@ def rm_outside_scratch(inv: Invocation) -> str | None:
     return None
 
 
+_DELETERS = frozenset({"rm", "shred", "unlink", "rmdir", "srm", "wipe"})
+
+
 def find_delete(inv: Invocation) -> str | None:
-    """Refuse find -delete / -exec rm on /, home or a system dir."""
+    """Refuse find -delete / -exec rm on /, home or a system dir, and `find … | xargs rm`."""
+    if inv.name in _DELETERS and inv.more_args and inv.listed:
+        for arg in inv.listed:
+            hit = dangerous_target(arg, frozenset({"root", "home", "system", "emptyvar"}),
+                                   inv.cwd)
+            if hit:
+                return f"{inv.name} of every file listed under {hit}"
     if inv.name != "find":
         return None
     words = inv.words
@@ -201,6 +210,8 @@ def pipe_to_shell(inv: Invocation) -> str | None:
     """Refuse downloaded or decoded code fed to a shell."""
     if inv.stdin_from in FETCHERS and runs_stdin(inv):
         return f"output of {inv.stdin_from} piped into {inv.name} runs unseen code"
+    if inv.script_from:
+        return f"{inv.name} runs a script {inv.script_from} downloaded in this command"
     for arg in inv.args:
         if arg.raw.startswith("<(") and re.search(r"\b(curl|wget)\b", arg.raw) and (
                 inv.name in SHELLS | INTERPRETERS | {"source", "."}):
