@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_cli", "bench_hook", "bench_import", "bench_watch", "bench_draft",
+BENCHMARKS = ("bench_cli", "bench_hook", "bench_import", "bench_watch", "bench_draft", "bench_records",
               "bench_kernel", "bench_run", "bench_approval", "bench_match", "eval_match",
               "bench_patrol", "bench_webhook")
 

@@ -7,6 +7,7 @@ symptom gets its own draft that links the earlier ones.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, replace
@@ -194,14 +195,19 @@ def draft_alert_episode(ctx: Context, store: Store, alert: dict[str, Any]) -> Dr
     """Write the "did you fix this via a GUI?" draft for an alert no shell session saw.
 
     ``alert`` holds the stored Alert node's props: ``labels``, ``annotations``,
-    ``starts_ts``, ``ends_ts``, ``fingerprint``.
+    ``starts_ts``, ``ends_ts``, ``fingerprint``. One draft per alert group (the
+    alert name): later episodes of the same alert, whatever their other labels,
+    are appended to that draft's ``episodes`` instead of writing a draft each.
     """
     labels = dict(alert.get("labels") or {})
     notes = dict(alert.get("annotations") or {})
     symptom = notes.get("summary") or notes.get("description") or labels.get("alertname", "alert")
     started = alert.get("starts_ts")
+    group = labels.get("alertname", "") or str(alert.get("fingerprint", ""))
+    episode = {"fingerprint": alert.get("fingerprint"), "startsAt": alert.get("startsAt"),
+               "endsAt": alert.get("endsAt"), "instance": labels.get("instance", "")}
     session = Session(
-        id=f"alert-{alert.get('fingerprint', '')}",
+        id=f"alert-{hashlib.sha256(group.encode()).hexdigest()[:12]}",
         shell_session="",
         host=labels.get("instance", ""),
         user="",
@@ -209,6 +215,11 @@ def draft_alert_episode(ctx: Context, store: Store, alert: dict[str, Any]) -> Dr
         ended=alert.get("ends_ts") or started,
         commands=(),
     )
+    drafts_dir = ctx.runbooks / "drafts"
+    for path, meta in _existing(drafts_dir):
+        if meta.get("session", {}).get("id") == session.id:
+            _add_episode(path, episode)
+            return DraftResult(path.with_suffix(".md"), path, False, str(meta.get("id", "")), ())
     matcher = ({"alertname": labels["alertname"]},) if "alertname" in labels else ()
     draft = build_draft(
         session,
@@ -221,12 +232,9 @@ def draft_alert_episode(ctx: Context, store: Store, alert: dict[str, Any]) -> Dr
             ),
         ),
     )
+    draft.meta["episodes"] = [episode]
     stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(started or time.time()))
-    drafts_dir = ctx.runbooks / "drafts"
     base = drafts_dir / f"{draft.id}-{stamp}"
-    for path, meta in _existing(drafts_dir):
-        if meta.get("session", {}).get("id") == session.id:
-            return DraftResult(path.with_suffix(".md"), path, False, str(meta.get("id", "")), ())
     n = 2
     while base.with_suffix(".md").exists() or base.with_suffix(".ipynb").exists():
         base = drafts_dir / f"{draft.id}-{stamp}-{n}"
@@ -234,3 +242,15 @@ def draft_alert_episode(ctx: Context, store: Store, alert: dict[str, Any]) -> Dr
     md, nb = write_pair(draft_to_notebook(draft), base.with_suffix(".ipynb"))
     store.add_event("draft_written", nb.stem, {"alert": alert.get("fingerprint"), "path": str(nb)})
     return DraftResult(md, nb, True, draft.id, ())
+
+
+def _add_episode(path: Path, episode: dict[str, Any]) -> None:
+    """Record one more episode of the alert in its existing draft (a human's edits stay)."""
+    from reifier.adapters import notebooks
+
+    nb = notebooks.read(path)
+    info = nb.setdefault("metadata", {}).setdefault("reifier", {})
+    episodes = info.setdefault("episodes", [])
+    if isinstance(episodes, list) and episode not in episodes:
+        episodes.append(episode)
+        notebooks.write_pair(nb, path)

@@ -533,3 +533,17 @@ def test_insecure_server_needs_no_token(ctx: Context) -> None:
     finally:
         server.close()
 
+
+
+def test_gui_drafts_are_one_per_alert_group_not_one_per_post(served: Running,
+                                                              ctx: Context) -> None:
+    for i in range(12):  # twelve hosts, twelve resolved episodes, no shell session
+        post(served.port, alert_payload("NightlyJobFailed", starts=f"2026-11-2{i % 9}T03:00:00Z",
+                                        status="resolved", ends=f"2026-11-2{i % 9}T03:20:00Z",
+                                        instance=f"batch-{i}"))
+    drafts = sorted((ctx.runbooks / "drafts").glob("*.ipynb"))
+    gui = [p for p in drafts if "NightlyJobFailed" in p.read_text()]
+    assert len(gui) == 1, [p.name for p in drafts]
+    meta = json.loads(gui[0].read_text())["metadata"]["reifier"]
+    assert len(meta["episodes"]) == 12
+    assert {e["instance"] for e in meta["episodes"]} == {f"batch-{i}" for i in range(12)}
