@@ -168,9 +168,10 @@ class BaseHandler(tornado.web.RequestHandler):
         self.finish(json.dumps({"error": message, "status": status_code}))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        """Log planned errors in one line; keep tracebacks for real bugs."""
+        """Planned errors go into the request's log line; tracebacks only for real bugs."""
         if isinstance(value, ReifierError | tornado.web.HTTPError):
-            log.info("%s %s -> %s", self.request.method, self.request.path, value)
+            planned = isinstance(value, tornado.web.HTTPError) and value.log_message
+            self.failure = str(planned or value)  # for the request's log line (log_request)
         else:
             super().log_exception(typ, value, tb)
 
@@ -212,6 +213,7 @@ class WebhookHandler(BaseHandler):
             raise BadInput(f"body is not JSON: {str(exc)[:120]}") from None
         payload = parse_payload(data, time.time())
         outcomes = await self.state.call(self.state.receiver.handle, payload)
+        self.outcomes = outcomes  # for the request's log line
         for out in outcomes:
             self.state.metrics.count_outcome(out)
         self.reply({"received": len(outcomes), "truncatedAlerts": payload.truncated_alerts,
@@ -283,6 +285,48 @@ class MetricsHandler(BaseHandler):
         self.finish(generate_latest(self.state.metrics.registry))
 
 
+def request_fields(handler: tornado.web.RequestHandler) -> dict[str, Any]:
+    """What one request was and what it decided: alert keys, matches, decisions, run ids.
+
+    Never labels or annotations (they may carry anything); the alert key, runbook ids,
+    scores, actions with their reasons and run ids are what an operator needs.
+    """
+    req = handler.request
+    fields: dict[str, Any] = {
+        "method": req.method, "path": req.path, "status": handler.get_status(),
+        "ms": round(1000 * req.request_time(), 1), "remote": req.remote_ip,
+    }
+    if getattr(handler, "failure", ""):
+        fields["error"] = handler.failure  # type: ignore[attr-defined]
+    outcomes: list[webhook.AlertOutcome] = getattr(handler, "outcomes", [])
+    if outcomes:
+        fields["alerts"] = [{
+            "key": o.key, "status": o.status, "duplicate": o.duplicate,
+            "matches": [f"{m['runbook']}:{float(m['score']):.2f}" for m in o.matches],
+            "decisions": [f"{d['runbook']}:{d['action']} ({d['reason']})" for d in o.decisions],
+            "runs": list(o.runs), **({"error": o.error} if o.error else {}),
+        } for o in outcomes]
+    return fields
+
+
+def log_request(handler: tornado.web.RequestHandler) -> None:
+    """Log every request in one line (info; 4xx warning, 5xx error), with its decisions."""
+    fields = request_fields(handler)
+    status = int(fields["status"])
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    text = f"{fields['method']} {fields['path']} {status} {fields['ms']}ms"
+    if "error" in fields:
+        text += f" ({fields['error']})"
+    for alert in fields.get("alerts", []):
+        text += (f" | alert {alert['key']} {alert['status']}"
+                 + (" duplicate" if alert["duplicate"] else "")
+                 + f" matches=[{', '.join(alert['matches'])}]"
+                 + f" decisions=[{'; '.join(alert['decisions'])}]"
+                 + f" runs=[{', '.join(alert['runs'])}]"
+                 + (f" error={alert['error']}" if "error" in alert else ""))
+    log.log(level, "%s", text, extra={"fields": fields})
+
+
 def make_app(state: State) -> tornado.web.Application:
     """Build the tornado application over shared state."""
     args = {"state": state}
@@ -292,7 +336,8 @@ def make_app(state: State) -> tornado.web.Application:
         (r"/runs/?", RunsHandler, args),
         (r"/healthz", HealthHandler, args),
         (r"/metrics", MetricsHandler, args),
-    ], default_handler_class=NotFoundHandler, default_handler_args=args)
+    ], default_handler_class=NotFoundHandler, default_handler_args=args,
+        log_function=log_request)
 
 
 class NotFoundHandler(BaseHandler):
