@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "Run the guard (and approval checks) without running anything."),
     "kernel": ("kernel", "Install or inspect the reifier-bash Jupyter kernel."),
     "approve": ("approve", "Approve runbooks: guard, four-eyes, then sign both files of a pair."),
+    "config": ("config", "Print the effective settings and where each came from."),
+    "completion": ("completion", "Print the shell completion script (bash, zsh, fish)."),
     "keys": ("keys", "Show your approval signing key and the allowed_signers line to add."),
     "status": ("status", "Show whether runbooks are draft, approved or stale (and which cells)."),
     "run": ("run", "Run an approved runbook through papermill with parameters; keep a record."),
