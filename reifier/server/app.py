@@ -44,6 +44,22 @@ from reifier.errors import BadInput, ConfigError, NotFound, Refused, ReifierErro
 log = logging.getLogger("reifier.server")
 MAX_BODY = 1024 * 1024
 DRAIN_LIMIT = 2 * MAX_BODY  # a body up to this size is read to the end, so 413 arrives cleanly
+#: a client that has not sent its headers (or its body) by then is dropped: a few slow or
+#: silent connections (slowloris) must not hold the receiver's sockets for an hour
+HEADER_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 30.0
+MAX_CONNECTIONS = 512  # beyond this, new connections are closed at once (file descriptors)
+
+
+class _CappedServer(tornado.httpserver.HTTPServer):
+    """tornado's server with a cap on open connections."""
+
+    def handle_stream(self, stream: Any, address: Any) -> None:
+        """Close a new connection at once when ``MAX_CONNECTIONS`` are open."""
+        if len(self._connections) >= MAX_CONNECTIONS:
+            stream.close()
+            return
+        super().handle_stream(stream, address)
 T = TypeVar("T")
 
 #: ReifierError subclass -> HTTP status, first match wins (subclasses first)
@@ -380,7 +396,9 @@ class Server:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         await state.call(state.receiver.refresh, True)
         self.interrupted = state.jobs.start()
-        server = tornado.httpserver.HTTPServer(make_app(state), max_body_size=DRAIN_LIMIT)
+        server = _CappedServer(make_app(state), max_body_size=DRAIN_LIMIT,
+                               idle_connection_timeout=HEADER_TIMEOUT_S,
+                               body_timeout=BODY_TIMEOUT_S)
         server.add_sockets(self._sockets)
         if signals:
             for sig in (signal.SIGINT, signal.SIGTERM):

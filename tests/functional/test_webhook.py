@@ -547,3 +547,36 @@ def test_gui_drafts_are_one_per_alert_group_not_one_per_post(served: Running,
     meta = json.loads(gui[0].read_text())["metadata"]["reifier"]
     assert len(meta["episodes"]) == 12
     assert {e["instance"] for e in meta["episodes"]} == {f"batch-{i}" for i in range(12)}
+
+
+def _closed(sock: socket.socket) -> bool:
+    sock.settimeout(2)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_silent_connections_are_dropped_and_capped(ctx: Context,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients that never finish their headers do not hold sockets (slowloris)."""
+    from reifier.server import app
+
+    monkeypatch.setattr(app, "HEADER_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(app, "MAX_CONNECTIONS", 40)
+    server = Running(ctx)
+    try:
+        silent = []
+        for _ in range(60):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            sock.sendall(b"POST /hooks/alertmanager HTTP/1.1\r\nHost: x\r\n")  # never ends
+            silent.append(sock)
+        time.sleep(0.3)
+        assert all(_closed(sock) for sock in silent[40:])  # beyond the cap: closed at once
+        time.sleep(2.0)  # past the header timeout: every silent client is gone
+        assert all(_closed(sock) for sock in silent[:40])
+        assert request(server.port, "GET", "/healthz")[0] == 200
+    finally:
+        for sock in silent:
+            sock.close()
+        server.close()
