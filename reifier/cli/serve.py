@@ -6,6 +6,7 @@ import ipaddress
 import json
 import logging
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -14,13 +15,18 @@ from pathlib import Path
 import click
 
 from reifier.cli.options import workspace_option
-from reifier.errors import ConfigError
+from reifier.errors import ConfigError, Refused
 
 MIN_TOKEN = 16
 
 
 def _read_token(path: Path) -> str:
+    """Read a token file, refusing one that others on the machine can read."""
     try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise Refused(f"token file {path} is readable by others (mode {mode:04o}); "
+                          f"run: chmod 600 {path}")
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read token file {path}: {exc}") from None

@@ -505,6 +505,7 @@ def test_serve_refuses_to_start_without_a_token(reifier_env: dict[str, str],
 
 def test_serve_refuses_a_short_token(reifier_env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "t").write_text("short\n")
+    (tmp_path / "t").chmod(0o600)
     result = CliRunner().invoke(cli, ["serve", "--token-file", str(tmp_path / "t")])
     assert result.exit_code == 2 and "at least 16 characters" in result.output
 
@@ -514,10 +515,15 @@ def test_token_precedence_flag_env_home(tmp_path: Path) -> None:
     home.mkdir()
     assert find_token(None, {}, home) is None
     (home / "token").write_text("home-token-0123456789\n")
+    (home / "token").chmod(0o644)
+    with pytest.raises(Refused, match="readable by others.*chmod 600"):
+        find_token(None, {}, home)  # a token anyone on the machine can read is no secret
+    (home / "token").chmod(0o600)
     assert find_token(None, {}, home) == "home-token-0123456789"
     env = {"REIFIER_TOKEN": "env-token-0123456789"}
     assert find_token(None, env, home) == "env-token-0123456789"
     (tmp_path / "flag").write_text("  flag-token-0123456789  \n")
+    (tmp_path / "flag").chmod(0o600)
     assert find_token(tmp_path / "flag", env, home) == "flag-token-0123456789"
     with pytest.raises(ConfigError, match="cannot read token file"):
         find_token(tmp_path / "missing", env, home)
