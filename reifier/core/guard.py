@@ -25,7 +25,8 @@ from typing import Any
 
 from reifier.core import guard_rules as r
 from reifier.core.bind import bind
-from reifier.core.guard_args import UNRESOLVABLE
+from reifier.core.guard_args import UNRESOLVABLE, dry_run
+from reifier.core.guard_loss import LOSS_RULES
 from reifier.core.guard_parse import collect
 from reifier.core.guard_rules import DangerRule
 
@@ -110,7 +111,8 @@ DANGER_RULES: tuple[DangerRule, ...] = (
            "'r''m' -rf /", "/bin/rm -rf /etc", "\\rm -rf ~/", "sudo rm -rf /var",
            "rm -rf /home/*", "rm -rf ${HOME}", "cd / && rm -rf etc", "rm -rf {/,x}"),
           ("rm -rf /tmp/build", "rm -rf ./build", "rm /tmp/x", "rm -f *.log", "rm -rf build/*",
-           "cd /tmp/x && rm -rf build", "rm -rf /tmp/{a,b}")),
+           "cd /tmp/x && rm -rf build", "rm -rf /tmp/{a,b}", 'rm -rf "$TMPDIR/cache"',
+           "rm -rf ~/.cache/pip", "rm -rf /var/cache/apt/archives/partial")),
     _rule("rm_empty_var", "rm -r of a path that becomes / when a variable is empty (SC2115)",
           r.rm_empty_var, ('rm -rf "$STEAMROOT/"*', "rm -rf $DIR/", "rm -rf ${D}/etc"),
           ('rm -rf "${BUILD_DIR:?}/"*', 'rm -rf "${DIR:?}/cache"', "rm -rf \"${D:?}\"")),
@@ -123,11 +125,13 @@ DANGER_RULES: tuple[DangerRule, ...] = (
           ("find / -name core -delete", "find /var/lib -name '*.db' -exec rm {} \\;",
            "find ~ -type f -delete", "find /etc -exec rm -f {} +"),
           ("find /var/log -mtime +7 -name '*.gz'", "find . -name '*.pyc' -delete",
-           "find /tmp/x -delete", "find /srv/app/cache -mtime +3 -delete")),
+           "find /tmp/x -delete", "find /srv/app/cache -mtime +3 -delete",
+           "find /srv/app/tmp -mindepth 1 -mtime +7 -delete")),
     _rule("format_disk", "mkfs, wipefs -a and friends erase a file system", r.format_disk,
           ("mkfs.ext4 /dev/sdb1", "mkfs -t xfs /dev/vdb", "wipefs -a /dev/sdb",
            "sgdisk --zap-all /dev/sda"),
-          ("man mkfs", "lsblk", "wipefs /dev/sdb")),
+          ("man mkfs", "lsblk", "wipefs /dev/sdb", "mkfs.ext4 /tmp/disk.img",
+           "mkfs.ext4 -F disk.img", "mkfs.erofs image.erofs root/", "mkswap /var/tmp/swapfile")),
     _rule("dd_device", "dd writing to a device", r.dd_device,
           ("dd if=/dev/zero of=/dev/sda bs=1M", "sudo dd if=x.iso of=/dev/mmcblk0"),
           ("dd if=/dev/sda of=disk.img bs=4M", "dd if=/dev/zero of=/dev/null count=1")),
@@ -192,7 +196,8 @@ DANGER_RULES: tuple[DangerRule, ...] = (
            "kubectl delete pod web-0 -n prod", "kubectl diff -f deploy.yaml")),
     _rule("terraform_destroy", "terraform destroy / apply -destroy", r.terraform_destroy,
           ("terraform destroy", "terraform apply -destroy -auto-approve", "tofu destroy"),
-          ("terraform plan", "terraform plan -destroy", "terraform apply")),
+          ("terraform plan", "terraform plan -destroy", "terraform apply",
+           "terraform destroy --help", "terraform destroy -help")),
     _rule("git_force_push", "force push or delete of main/master (or of an unnamed branch)",
           r.git_force_push,
           ("git push --force origin main", "git push -f origin master", "git push --force",
@@ -215,8 +220,12 @@ DANGER_RULES: tuple[DangerRule, ...] = (
           ("aws s3 rm s3://prod-bucket --recursive", "aws s3 rb s3://b --force",
            "gsutil -m rm -r gs://b"),
           ("aws s3 ls s3://prod-bucket/", "aws s3 rm s3://b/one.txt")),
+    *LOSS_RULES,
 )
 RULE_NAMES = frozenset(rule.name for rule in DANGER_RULES)
+#: a dry run or a help request (``--help``, ``--dry-run``, ``rsync -n``) only prints, so
+#: only what cannot be read statically still counts
+_UNRESOLVABLE_ONLY = tuple(rule for rule in DANGER_RULES if rule.name == UNRESOLVABLE)
 
 
 @lru_cache(maxsize=16384)
@@ -224,7 +233,8 @@ def findings(command: str, cwd: str = "") -> tuple[Finding, ...]:
     """Return every rule that fires on ``command`` (cached: cells repeat)."""
     out: dict[tuple[str, str, tuple[int, int]], Finding] = {}
     for inv in collect(command, cwd=cwd):
-        for rule in DANGER_RULES:
+        rules = _UNRESOLVABLE_ONLY if dry_run(inv) else DANGER_RULES
+        for rule in rules:
             message = rule.check(inv)
             if message:
                 start, end = inv.span

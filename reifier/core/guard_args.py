@@ -153,11 +153,24 @@ def path_kind(arg: Arg, cwd: str = "") -> tuple[str, str]:
     var, modifier, rest = match.group(1) or match.group(2), match.group(3) or "", match.group(4)
     if var == "HOME":
         return literal_kind("~" + rest)
+    if var in SCRATCH_VARIABLES and not modifier and _below(rest):
+        return "scratch", flat  # $TMPDIR/cache: a named entry of the scratch dir
     if modifier.startswith((":?", "?")):
         return "guarded", flat
     if rest.startswith("/") and not modifier.startswith((":-", ":=", "-", "=")):
         return "emptyvar", flat
     return "unknown", flat
+
+
+#: variables that name a scratch or cache directory (set by the system or the session)
+SCRATCH_VARIABLES = frozenset({"TMPDIR", "TMP", "TEMP", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"})
+
+
+def _below(rest: str) -> bool:
+    """Say whether ``/name…`` names something inside a dir (not the dir, not a bare glob)."""
+    parts = [p for p in rest.split("/") if p and p != "."]
+    return bool(parts) and ".." not in parts and not GLOB.fullmatch(parts[0]) and not (
+        GLOB.search(parts[0]) and len(parts) == 1 and parts[0].strip("*?") == "")
 
 
 def expand_braces(text: str, limit: int = 64) -> list[str]:
@@ -182,6 +195,8 @@ def literal_kind(path: str, cwd: str = "") -> tuple[str, str]:
         norm = posixpath.normpath("/" + rest)
         if norm == "/" or GLOB.search(norm.split("/")[1]):
             return "home", path
+        if norm.startswith("/.cache/") and _below(norm[len("/.cache"):]):
+            return "scratch", path  # ~/.cache/pip: a cache, rebuilt on demand
         return "outside", path
     if path.startswith("/"):
         norm = "/" + posixpath.normpath(path).lstrip("/")
@@ -191,6 +206,8 @@ def literal_kind(path: str, cwd: str = "") -> tuple[str, str]:
         for root in SCRATCH_ROOTS:
             if norm.startswith(root + "/"):
                 return "scratch", norm
+        if norm.startswith("/var/cache/") and _below(norm[len("/var/cache"):]):
+            return "scratch", norm
         if len(parts) == 1 or parts[0] in DEEP_SYSTEM or (len(parts) == 2 and parts[0] != "tmp"):
             return "system", norm
         return "outside", norm
@@ -226,3 +243,35 @@ def critical(path: str) -> bool:
 def block_device(path: str) -> bool:
     """Say whether ``path`` names a disk, partition or device-mapper volume."""
     return path not in SAFE_DEVICES and bool(BLOCK_DEVICE.match(path))
+
+
+# --- dry runs -----------------------------------------------------------------------
+
+#: long options that make a command only print what it would do
+DRY_RUN_OPTIONS = frozenset({"--help", "-help", "--dry-run", "--dryrun", "--simulate",
+                             "--just-print",
+                             "--what-if", "--check", "--noop", "--no-act", "--print-only"})
+#: tools whose -n (or other short option) means "dry run"
+DRY_RUN_SHORT = {"rsync": "n", "make": "n", "git": "n", "apt-get": "s", "apt": "s",
+                 "ansible-playbook": "C", "dpkg": "", "rm": "", "find": ""}
+
+
+def dry_run(inv: Invocation) -> bool:
+    """Say whether ``inv`` only prints help or what it would do (``--help``, ``--dry-run``…).
+
+    ``--dry-run=none`` / ``=false`` is a real run. Only options before ``--`` count.
+    """
+    for word in inv.words:
+        if word == "--":
+            break
+        key, _, value = word.partition("=")
+        if key in DRY_RUN_OPTIONS and value.lower() not in ("none", "false", "0", "no"):
+            return True
+    letters = DRY_RUN_SHORT.get(inv.name, "")
+    if letters:
+        short, _ = flags(inv)
+        if inv.name == "git":
+            sub = next((w for w in inv.words if not w.startswith("-")), "")
+            return sub in ("clean", "push", "add", "rm", "mv") and "n" in short
+        return bool(set(letters) & short)
+    return False

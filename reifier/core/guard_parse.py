@@ -35,6 +35,7 @@ from reifier.core.guard_args import (
     flags,
     runs_stdin,
 )
+from reifier.core.guard_sql import DIALECTS
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _VERSIONED_PYTHON = re.compile(r"(python|pypy)[\d.]+")
@@ -366,6 +367,8 @@ def _from_words(words: tuple[Word, ...], base: Invocation, depth: int, scope: _S
     base = replace(base, more_args=inv.more_args)  # `xargs sh -c 'rm -rf {}'` stays unknown
     if re.search(r"\s", head.text):  # `watch 'rm -rf /'` runs its argument through sh -c
         return [inv, *_code(head.text, False, head.text, base, depth, scope)]
+    if inv.name in DIALECTS:
+        inv = _sql_file(inv, scope)
     out = [inv]
     script = _script(inv, head)
     if script in scope.downloads:
@@ -401,6 +404,21 @@ def _from_words(words: tuple[Word, ...], base: Invocation, depth: int, scope: _S
     if inv.name == "find":
         out.extend(_find_exec(rest, base, depth, scope))
     return out
+
+
+def _sql_file(inv: Invocation, scope: _Scope) -> Invocation:
+    """``psql -f F`` / ``mysql -e 'source F'``: read F when this command line wrote it."""
+    words = inv.words
+    for i, word in enumerate(words):
+        name = ""
+        if word in ("-f", "--file") and i + 1 < len(words):
+            name = words[i + 1]
+        elif word.startswith("--file="):
+            name = word.split("=", 1)[1]
+        written = scope.files.get(posixpath.basename(name)) if name else None
+        if written is not None:
+            return replace(inv, stdin_text=(inv.stdin_text or "") + "\n" + written)
+    return inv
 
 
 def _script(inv: Invocation, head: Word) -> str:

@@ -31,11 +31,9 @@ from reifier.core.guard_args import (
     recursive,
     runs_stdin,
 )
+from reifier.core.guard_sql import DIALECTS, destructive_sql
 
 PROTECTED_BRANCHES = frozenset({"main", "master", "production"})
-SQL_DESTRUCTIVE = re.compile(
-    r"\b(drop\s+(database|schema|table)|truncate)\b|\bdelete\s+from\s+[\w.\"`]+\s*(;|$)",
-    re.IGNORECASE)
 _CATASTROPHIC = frozenset({"root", "home", "cwd", "system"})
 _CRITICAL_OPS = frozenset({">", ">|", "&>", "1>", "2>"})
 
@@ -132,6 +130,9 @@ def format_disk(inv: Invocation) -> str | None:
     """Refuse commands that erase a file system or partition table."""
     short, long = flags(inv)
     if inv.name.startswith(("mkfs", "mke2fs", "mkswap")) or inv.name == "blkdiscard":
+        targets = operands(inv, _MKFS_OPTS_WITH_ARG)
+        if targets and inv.name != "blkdiscard" and all(_image_file(a) for a in targets[:1]):
+            return None  # mkfs.ext4 /tmp/disk.img: an image file, not a disk
         return f"{inv.name} destroys the file system on its target"
     if inv.name == "wipefs" and ("a" in short or "--all" in long):
         return "wipefs -a erases file-system signatures"
@@ -139,6 +140,22 @@ def format_disk(inv: Invocation) -> str | None:
                                              or "--delete" in long):
         return f"{inv.name} erases the partition table"
     return None
+
+
+_MKFS_OPTS_WITH_ARG = frozenset({"-t", "-L", "-U", "-b", "-c", "-C", "-d", "-E", "-g", "-G",
+                                 "-i", "-I", "-j", "-J", "-l", "-m", "-M", "-N", "-o", "-O",
+                                 "-r", "-T", "-n", "-s", "-S", "--label", "--uuid",
+                                 "--type", "--metadata", "--data", "--nodesize", "--sectorsize",
+                                 "--volume-label", "-z", "-x"})
+_IMAGE_SUFFIX = re.compile(r"\.(img|raw|iso|bin|qcow2|vhdx?|vmdk|fs|ext[234]|xfs|btrfs|erofs|"
+                           r"squashfs|sqfs|cramfs|swap|image)$", re.I)
+
+
+def _image_file(arg: Arg) -> bool:
+    """Say whether a mkfs target is an image file: scratch, or named like one, never /dev."""
+    if arg.dynamic or arg.text.startswith("/dev/"):
+        return False
+    return bool(_IMAGE_SUFFIX.search(arg.text)) or path_kind(arg)[0] == "scratch"
 
 
 def dd_device(inv: Invocation) -> str | None:
@@ -284,16 +301,16 @@ def sql_destructive(inv: Invocation) -> str | None:
     """Refuse destructive SQL given to a database client."""
     if inv.name in ("dropdb",) or (inv.name == "mysqladmin" and "drop" in inv.words):
         return f"{inv.name} drops a database"
-    if inv.name not in ("psql", "mysql", "mariadb", "sqlite3", "clickhouse-client", "cqlsh"):
+    if inv.name not in DIALECTS:
         return None
     for text in _sql_texts(inv):
-        match = SQL_DESTRUCTIVE.search(text)
-        if match:
-            return f"{inv.name} runs SQL {match.group(0).strip()!r}"
+        hit = destructive_sql(text, inv.name)
+        if hit:
+            return f"{inv.name} runs SQL that loses data: {hit}"
     return None
 
 
-_SQL_OPTIONS = ("-c", "--command", "-e", "--execute", "-q", "--query", "--cmd")
+_SQL_OPTIONS = ("-c", "--command", "-e", "--execute", "-q", "--query", "--cmd", "-Q")
 
 
 def _sql_texts(inv: Invocation) -> list[str]:
