@@ -111,7 +111,7 @@ def syscalls(pid: int, seconds: float) -> float | None:
         total = [line for line in out.read().splitlines() if line.strip().endswith("total")]
     if "attached" not in err:
         return None  # not allowed to trace (ptrace_scope)
-    calls = int(total[0].split()[2]) if total else 0  # no summary at all: no system call
+    calls = int(total[0].split()[3]) if total else 0  # no summary at all: no system call
     return round(calls / seconds, 1)
 
 
