@@ -516,7 +516,7 @@ def test_token_precedence_flag_env_home(tmp_path: Path) -> None:
     assert find_token(None, {}, home) is None
     (home / "token").write_text("home-token-0123456789\n")
     (home / "token").chmod(0o644)
-    with pytest.raises(Refused, match="readable by others.*chmod 600"):
+    with pytest.raises(Refused, match=r"readable by others.*chmod 600"):
         find_token(None, {}, home)  # a token anyone on the machine can read is no secret
     (home / "token").chmod(0o600)
     assert find_token(None, {}, home) == "home-token-0123456789"
