@@ -59,6 +59,7 @@ class Invocation:
     cwd: str = ""  # directory an earlier literal `cd` in the same command moved to
     script_from: str = ""  # the fetcher that downloaded the script this command runs
     listed: tuple[Arg, ...] = ()  # roots a `find`/`ls` upstream lists into this command
+    filtered: bool = False  # that `find` selects by name, age, size…: never its own roots
     span: tuple[int, int] = (0, 0)
 
     @cached_property
@@ -98,6 +99,15 @@ def operands(inv: Invocation, with_arg: frozenset[str] = frozenset()) -> list[Ar
         else:
             skip = arg.text in with_arg
     return out
+
+
+def find_roots(args: tuple[Arg, ...]) -> tuple[Arg, ...]:
+    """Drop find's leading -H/-L/-P/-D x/-Ox options: its roots come next."""
+    i = 0
+    while (i < len(args) and args[i].text in ("-H", "-L", "-P", "-D")) or (
+            i < len(args) and args[i].text.startswith("-O")):
+        i += 2 if args[i].text == "-D" else 1
+    return args[i:]
 
 
 def recursive(inv: Invocation) -> bool:
@@ -218,7 +228,7 @@ def literal_kind(path: str, cwd: str = "") -> tuple[str, str]:
     norm = posixpath.normpath(path) if path else path
     comps = norm.split("/")
     if all(c in (".", "..") for c in comps[:-1]) and (
-        comps[-1] in (".", "..") or GLOB.match(comps[-1]) or comps[-1].startswith(".*")
+        comps[-1] in (".", "..") or re.fullmatch(r"[*?.\[\]!]+", comps[-1]) is not None
     ):
         return "cwd", norm
     return "relative", norm

@@ -138,6 +138,8 @@ def storage_destroy(inv: Invocation) -> str | None:
     if name == "hdparm" and any(w.startswith(("--security-erase", "--trim-sector", "--sanitize"))
                                 for w in words):
         return "hdparm erases the disk"
+    if name == "nwipe" and not {"--help", "-h", "--version", "-V"} & set(words):
+        return "nwipe erases disks"
     if name == "nvme" and words[:1] and words[0] in ("format", "sanitize"):
         return f"nvme {words[0]} erases the disk"
     if name == "mdadm" and ("--zero-superblock" in long or {"--remove", "--fail"} <= long):
@@ -328,7 +330,8 @@ LOSS_RULES: tuple[DangerRule, ...] = (
           ("zpool destroy tank", "zfs destroy -r tank/data", "lvremove -f vg0/data",
            "vgremove vg0", "parted /dev/sda mklabel gpt", "parted -s /dev/sdb rm 1",
            "fdisk /dev/sda", "cryptsetup luksErase /dev/sdb1", "truncate -s0 /dev/sda",
-           "hdparm --user-master u --security-erase p /dev/sda", "nvme format /dev/nvme0n1"),
+           "hdparm --user-master u --security-erase p /dev/sda", "nvme format /dev/nvme0n1",
+           "nwipe --autonuke"),
           ("zpool status", "zfs list", "lvs", "parted -l", "fdisk -l /dev/sda",
            "cryptsetup luksOpen /dev/sdb1 data", "truncate -s 1G /tmp/disk.img",
            "lvcreate -L 1G -n x vg0")),

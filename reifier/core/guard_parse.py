@@ -32,6 +32,7 @@ from reifier.core.guard_args import (
     SHELLS,
     Arg,
     Invocation,
+    find_roots,
     flags,
     runs_stdin,
 )
@@ -113,6 +114,7 @@ def collect(command: str, depth: int = 0, cwd: str = "", *,
         upstream = ""
         fed: str | None = None
         listed: tuple[Arg, ...] = ()
+        filtered = False
         if shape.upstream is not None:
             lo, hi = shape.upstream
             stages = [(name, c) for (_, end), name, c in feeders[bisect_left(starts, lo):
@@ -122,6 +124,7 @@ def collect(command: str, depth: int = 0, cwd: str = "", *,
                             stages[-1][0] if stages else "")
             fed = _echoed(stages[-1][1]) if stages and upstream in ("echo", "printf") else None
             listed = _listed(stages[-1][1]) if stages else ()
+            filtered = bool(stages) and _filtered(stages[-1][1])
         here = next((w for op, w in cmd.redirects if op == "<<<"), None)
         stdin = here.text if here is not None else shape.heredoc if shape.heredoc is not None \
             else fed
@@ -131,7 +134,8 @@ def collect(command: str, depth: int = 0, cwd: str = "", *,
                 stdin = scope.files[posixpath.basename(target.text)]
         base = Invocation(
             "", redirects=redirects, stdin_from=upstream, function=shape.function or function,
-            forked=shape.forked, stdin_text=stdin, span=cmd.span, cwd=cwd, listed=listed)
+            forked=shape.forked, stdin_text=stdin, span=cmd.span, cwd=cwd, listed=listed,
+            filtered=filtered)
         stdin_dynamic = here is not None and here.dynamic
         own = params if not shape.function else None  # a body's $1 is its call's, not ours
         words = _positional(cmd.words, own) if own is not None else cmd.words
@@ -170,13 +174,31 @@ def _listed(cmd: SimpleCommand) -> tuple[Arg, ...]:
         return ()
     if _name(words[:1]) == "find":
         roots = []
-        for word in words[1:]:
+        for word in bashparse_find_roots(words[1:]):
             if word.text.startswith(("-", "(", "!")):
                 break
             roots.append(_arg(word))
     else:
         roots = [_arg(w) for w in words[1:] if not w.text.startswith("-")]
     return tuple(roots) or (Arg("."),)
+
+
+_NARROWING = frozenset({"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename",
+                        "-regex", "-iregex", "-inum", "-samefile", "-newer", "-mtime", "-mmin",
+                        "-atime", "-amin", "-ctime", "-cmin", "-size", "-empty", "-user",
+                        "-links", "-perm", "-lname", "-ilname"})
+
+
+def bashparse_find_roots(words: tuple[Word, ...]) -> tuple[Word, ...]:
+    """Drop find's leading -H/-L/-P/-D x options (as :func:`find_roots`, on words)."""
+    args = find_roots(tuple(_arg(w) for w in words))
+    return words[len(words) - len(args):]
+
+
+def _filtered(cmd: SimpleCommand) -> bool:
+    """Say whether a ``find`` stage selects entries by a test (so never lists its roots)."""
+    words = bashparse.unwrap(cmd.words)
+    return _name(words[:1]) == "find" and any(w.text in _NARROWING for w in words)
 
 
 _POSITIONAL = re.compile(r'^"?\$(?:([@*])|\{([@*])\}|([1-9])|\{([1-9])\})"?$')

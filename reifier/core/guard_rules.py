@@ -25,6 +25,7 @@ from reifier.core.guard_args import (
     block_device,
     critical,
     dangerous_target,
+    find_roots,
     flags,
     operands,
     path_kind,
@@ -56,7 +57,7 @@ def check_unresolvable(inv: Invocation) -> str | None:
     """Report what cannot be resolved statically."""
     if inv.unknown:
         return inv.unknown
-    if inv.name == "rm" and recursive(inv) and inv.more_args:
+    if inv.name == "rm" and recursive(inv) and inv.more_args and not inv.filtered:
         return "rm -r with targets only known at run time (xargs)"
     if inv.name == "rm" and recursive(inv):
         for arg in operands(inv):
@@ -104,6 +105,8 @@ def find_delete(inv: Invocation) -> str | None:
     """Refuse find -delete / -exec rm on /, home or a system dir, and `find … | xargs rm`."""
     if inv.name in _DELETERS and inv.more_args and inv.listed:
         for arg in inv.listed:
+            if arg.text.rstrip("/") in SCRATCH_ROOTS:
+                continue  # files found under /tmp: never /tmp itself
             hit = dangerous_target(arg, frozenset({"root", "home", "system", "emptyvar"}),
                                    inv.cwd)
             if hit:
@@ -117,8 +120,9 @@ def find_delete(inv: Invocation) -> str | None:
         for i, w in enumerate(words))
     if not deletes:
         return None
-    roots = [a for a in inv.args[: next((i for i, a in enumerate(inv.args)
-                                          if a.text.startswith(("-", "(", "!"))), len(inv.args))]]
+    args = find_roots(inv.args)
+    roots = [a for a in args[: next((i for i, a in enumerate(args)
+                                     if a.text.startswith(("-", "(", "!"))), len(args))]]
     for arg in roots or [Arg(".")]:
         hit = dangerous_target(arg, frozenset({"root", "home", "system", "emptyvar"}), inv.cwd)
         if hit:
@@ -241,6 +245,9 @@ def power_off(inv: Invocation) -> str | None:
     words = inv.words
     if inv.name in ("reboot", "halt", "poweroff", "kexec"):
         return f"{inv.name} stops the machine"
+    if inv.name in ("loginctl", "i3exit") and words[:1] and words[0] in _POWER_VERBS | {
+            "shutdown", "suspend", "hibernate", "hybrid-sleep"}:
+        return f"{inv.name} {words[0]} stops the machine"
     if inv.name == "shutdown" and not ({"-c", "-k", "--help"} & set(words)):
         return "shutdown stops the machine"
     if inv.name in ("init", "telinit") and words[:1] in (("0",), ("6",)):
@@ -258,7 +265,8 @@ def power_off(inv: Invocation) -> str | None:
 
 
 _POWER_VERBS = frozenset({"poweroff", "reboot", "halt", "kexec", "soft-reboot", "emergency",
-                          "rescue"})
+                          "rescue", "suspend", "hibernate", "hybrid-sleep",
+                          "suspend-then-hibernate"})
 _STARTING_VERBS = frozenset({"start", "isolate", "restart", "try-restart", "reload-or-restart",
                              "enable", "reenable"})
 
