@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from reifier.cli.options import emit_json, json_option, workspace_option
-from reifier.errors import RunFailed
+from reifier.errors import Refused, RunFailed
 
 
 @click.command("run")
@@ -44,7 +44,8 @@ def cmd_run(
 
     Exit codes: 0 ok, 1 a cell failed or timed out (the record is still written),
     2 bad input (unknown or badly named parameter, malformed notebook),
-    3 refused (draft, stale, bad signature, guarded cell).
+    3 refused (draft, stale, bad signature, guarded cell, a parameter outside its
+    constraint, or a cell the kernel's guard refused with the live values).
     """
     from reifier.adapters.runner import execute_runbook
 
@@ -62,6 +63,8 @@ def cmd_run(
     else:
         click.echo(f"{result.runbook}: {result.status}  run {result.run_id}\n"
                    f"  record: {result.record}\n  html:   {result.html}")
+    if result.status == "refused":  # the kernel's guard stopped a cell: a safety refusal
+        raise Refused(f"run {result.run_id}: {result.reason}")
     if result.exit_code:
         raise RunFailed(f"run {result.run_id}: {result.reason}")
 

@@ -252,3 +252,14 @@ def test_engine_imports_in_any_order(first: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ReifierEngine"
+
+
+def test_a_value_set_by_an_earlier_cell_is_judged_live_and_refused_exit_3(env: Path) -> None:
+    """Approval cannot see T's value; the kernel judges the cell with it and refuses."""
+    nb = runbook(cell("code", "X=1", "parameters"), cell("code", "T=/etc"),
+                 cell("code", 'chmod -R 000 "$T"'), cell("code", f"touch {env}/after"))
+    path = write_approved("live", nb)
+    result = invoke("run", str(path))
+    assert result.exit_code == 3
+    assert "chmod_chown_system" in result.stderr and "T='/etc'" in result.stderr
+    assert not (env / "after").exists()
