@@ -20,7 +20,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("bench_cli", "bench_hook", "bench_import", "bench_watch", "bench_draft", "bench_records",
-              "bench_kernel", "bench_run", "bench_approval", "bench_match", "eval_match",
+              "bench_kernel", "bench_run", "bench_approval", "bench_match", "eval_match", "eval_loghub",
               "bench_patrol", "bench_webhook", "bench_guard")
 
 
