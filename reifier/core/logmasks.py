@@ -233,6 +233,15 @@ SPANS: tuple[SpanRule, ...] = (
         "Back-off restarting failed container sidecar in pod",
         "sidecar",
     ),
+    # a size whose unit is a separate word, which may change between instances
+    # ("93.0 B" in one line, "317.1 KB" in the next)
+    SpanRule(
+        "SIZE",
+        "B",
+        r"(?<![\w.])(\d+(?:\.\d+)? (?:[KkMGTPE]i?B|B))(?![\w.-])",
+        "estimated size 93.0 B, free 317.1 KB",
+        "93.0 B",
+    ),
     *(
         SpanRule(
             "VALUE",
@@ -416,6 +425,8 @@ MASKS: tuple[MaskRule, ...] = (
         "uT3fKq9xYz0AbCdEfGhIjK+lMnOp/qRs",
     ),
     MaskRule("NUM", r"(?<![A-Za-z0-9.])[-+]?\d+(?:\.\d+)*" + _E, "exit code 137 after", "137"),
+    # an identifier's numeric suffix after a dot: core.862, job.17 (not a version: 1.2)
+    MaskRule("NUM", r"(?<=[A-Za-z]\.)\d+" + _E, "generating core.862 done", "862"),
     MaskRule(
         "VALUE",
         "(?:" + "|".join(f"(?<=\\b{k}=)" for k in _VALUE_KEYS) + r")[^\s,;)\]]+",
