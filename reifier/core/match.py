@@ -51,6 +51,7 @@ SLOT_WEIGHT = 0.5
 INSERT_PENALTY = 0.6
 VAR_INSERT_PENALTY = 0.85
 CONTEXT_WEIGHT = 0.15
+SHORT_CONTEXT = 1.0  # a template of weight w dilutes by max(CONTEXT_WEIGHT, SHORT_CONTEXT / w)
 DEFAULT_THRESHOLD = 0.8
 _UNIT = 20  # alignment arithmetic in integers: SLOT_WEIGHT and its half are whole units
 _SLOT = round(SLOT_WEIGHT * _UNIT)
@@ -72,12 +73,43 @@ class Match(NamedTuple):
     pattern: str
 
 
+_DIGITS_RE = re.compile(r"\d+")
+_SKELETONS: dict[str, str | None] = {}
+
+
+def skeleton(tok: str) -> str | None:
+    """Return a word with letters and digits with its digit runs folded ("bglio#"), else None.
+
+    Such a word is an identifier with a numeric part (``bglio559``, ``u11``): another
+    instance of the error names another one, so a template's word of this kind aligns
+    with a line word of the same skeleton, as a slot does (weight ``SLOT_WEIGHT``).
+    """
+    found = _SKELETONS.get(tok, "")
+    if found == "":
+        found = (_DIGITS_RE.sub("#", tok) if tok[:1] != "<" and not tok.isalpha()
+                 and not tok.isdigit() and any(c.isalpha() for c in tok) else None)
+        if len(_SKELETONS) < 100_000:
+            _SKELETONS[tok] = found
+    return found
+
+
 @dataclass(frozen=True)
 class Alignment:
     """The best alignment of a template with a line, and its score."""
 
     score: float
     pairs: tuple[tuple[int, int], ...]  # (template index, line index), in order
+
+
+def _word_gains(tok: str, line: Sequence[str], present: set[str]) -> list[int] | None:
+    """Return what a template word earns at each line token, or None if nowhere."""
+    skel = skeleton(tok)
+    if skel is not None:  # the same identifier with other digits earns a slot's weight
+        gains = [_UNIT if x == tok else _SLOT if skeleton(x) == skel else 0 for x in line]
+        return gains if any(gains) else None
+    if tok not in present:
+        return None
+    return [_UNIT if x == tok else 0 for x in line]
 
 
 def align(template: Sequence[str], line: Sequence[str]) -> Alignment:
@@ -94,10 +126,11 @@ def align(template: Sequence[str], line: Sequence[str]) -> Alignment:
     moves: list[bytearray | None] = []
     for tok in template:
         if tok[:1] != "<":
-            if tok not in present:  # the row would equal the one above: all "left out"
+            word_gains = _word_gains(tok, line, present)
+            if word_gains is None:  # the row would equal the one above: all "left out"
                 moves.append(None)
                 continue
-            gains = [_UNIT if x == tok else 0 for x in line]
+            gains = word_gains
         elif tok == "<*>":  # drain3's wildcard takes anything
             gains = [_SLOT] * m
         else:  # a typed slot takes a variable, best one of its own kind
@@ -137,7 +170,10 @@ def align(template: Sequence[str], line: Sequence[str]) -> Alignment:
 def _gain(tok: str, slot: bool, other: str, other_slot: bool) -> float:
     """Weight earned by aligning a template token with a line token (0: may not align)."""
     if not slot:
-        return 1.0 if tok == other else 0.0
+        if tok == other:
+            return 1.0
+        skel = skeleton(tok)
+        return SLOT_WEIGHT if skel is not None and skel == skeleton(other) else 0.0
     if tok == "<*>":  # drain3's wildcard, where examples differed: takes anything
         return SLOT_WEIGHT
     if not other_slot:
@@ -161,7 +197,9 @@ def _score(template: Sequence[str], line: Sequence[str], line_slot: list[bool],
     words = sum(1 for j in inserted if not line_slot[j])
     extra_vars = len(inserted) - words
     outside = sum(1 for j in range(len(line)) if (j < lo or j > hi) and not line_slot[j])
-    context = 1.0 - CONTEXT_WEIGHT * outside / (outside + hi - lo + 1)
+    # a template with little constant text found inside a longer line is weak evidence
+    dilution = max(CONTEXT_WEIGHT, min(1.0, SHORT_CONTEXT / total))
+    context = 1.0 - dilution * outside / (outside + hi - lo + 1)
     score = (matched / total) * INSERT_PENALTY**words * VAR_INSERT_PENALTY**extra_vars * context
     return min(1.0, max(0.0, score))
 
@@ -174,6 +212,7 @@ class _Entry:
     weight: float
     words: frozenset[str]
     repeats: bool  # some constant word occurs twice (then counts are needed)
+    soft: frozenset[str]  # constant words with digits, which may align by skeleton
 
 
 @dataclass(frozen=True)
@@ -245,8 +284,10 @@ class PatternIndex:
             seen.add((runbook_id, template.pattern_id))
             slots = len(template.tokens) - sum(counts.values())
             weight = sum(counts.values()) + SLOT_WEIGHT * slots
+            soft = frozenset(t for t in counts if skeleton(t) is not None)
+            repeats = len(counts) < sum(counts.values()) or bool(soft)
             entries.append(_Entry(runbook_id, template, tuple(counts.items()), weight,
-                                  frozenset(counts), len(counts) < sum(counts.values())))
+                                  frozenset(counts), repeats, soft))
         self.entries: tuple[_Entry, ...] = tuple(entries)
         self.skipped: tuple[tuple[str, str, str], ...] = tuple(skipped)
         self._postings = self._build_postings()
@@ -264,7 +305,8 @@ class PatternIndex:
             budget = (1.0 - self.min_threshold) * e.weight  # weight it may miss
             covered = 0
             for tok, count in sorted(e.counts, key=lambda tc: (df[tc[0]], tc[0])):
-                postings.setdefault(tok, []).append(idx)
+                # a word with digits is found by its skeleton ("bglio#" finds bglio559)
+                postings.setdefault(skeleton(tok) or tok, []).append(idx)
                 covered += count
                 if covered > budget:
                     break
@@ -272,12 +314,13 @@ class PatternIndex:
 
     def _hits(self, tokens: tuple[str, ...], floor: float, everything: bool) -> tuple[_Hit, ...]:
         words = {t for t in tokens if t[:1] != "<"}  # the constant words (is_slot, inlined)
+        skeletons = {k for k in map(skeleton, words) if k is not None}
         if everything:
             candidates: Iterable[int] = range(len(self.entries))
         else:
             postings = self._postings
             found: set[int] = set()
-            for tok in words & postings.keys():
+            for tok in (words | skeletons if skeletons else words) & postings.keys():
                 found.update(postings[tok])
             if not found:
                 return ()
@@ -286,7 +329,9 @@ class PatternIndex:
         for idx in candidates:
             e = self.entries[idx]
             if e.repeats:
-                missing = sum(count for tok, count in e.counts if tok not in words)
+                missing = sum((count if tok not in e.soft or skeleton(tok) not in skeletons
+                               else count * SLOT_WEIGHT)
+                              for tok, count in e.counts if tok not in words)
             else:
                 missing = len(e.words) - len(e.words & words)
             if (e.weight - missing) / e.weight < floor:

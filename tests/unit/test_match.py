@@ -213,3 +213,20 @@ def test_match_file_writer_prints_what_json_dumps_would() -> None:
     text = fmt.text("title", lines[0][1])
     assert text.splitlines()[1] == "  0.90  rb-é  (/w/é.ipynb)"
     assert 'variables: STR="x\\y", PATH=/é' in text
+
+
+def test_identifier_with_other_digits_matches_as_a_variable() -> None:
+    index = PatternIndex([("lustre", "Lustre mount FAILED : bglio559 : point /p/gb1"),
+                          ("core", "generating core.2275")])
+    found = index.match("Lustre mount FAILED : bglio46 : point /p/gb1")
+    assert found and found[0].runbook_id == "lustre" and found[0].score < 1.0
+    assert index.match("generating core.862")[0].runbook_id == "core"
+    # another word in its place is still a different message
+    assert not index.match("Lustre mount FAILED : unknown : point /p/gb1")
+
+
+def test_short_template_demands_the_line_be_about_it() -> None:
+    index = PatternIndex([("warn", "warning"), ("link", "Link error")])
+    assert index.match("warning")[0].runbook_id == "warn"
+    assert not index.match("Temperature (41C) exceeds warning threshold")
+    assert not index.match("Link error on broadcast tree Interconnect-0T00:00:2:1")
