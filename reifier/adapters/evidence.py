@@ -6,6 +6,7 @@ spent), because it runs when a session closes, on a machine in trouble.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -20,7 +21,7 @@ from pathlib import Path
 from reifier.core.classify import simple_commands
 from reifier.core.draft import EditInfo
 from reifier.core.models import CommandEvent, Session
-from reifier.core.redact import redact
+from reifier.core.redact import SecretRule, redact
 
 LOG_READERS = {"tail", "less", "more", "cat", "head", "grep", "egrep", "zcat", "zgrep", "zless"}
 ERROR_LINE = re.compile(
@@ -35,6 +36,31 @@ SYSLOG_TS = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}:\d{2}:\d{2})\s+")
 TAIL_BYTES = 1 << 20
 LOOKBACK_S = 3600.0
 MAX_SYMPTOMS = 3
+
+# A secret in a config file's line (``password = x``, ``token: x``, ``"api_key": "x"``,
+# ``requirepass x``), as a line of a unified diff: on top of the rules for commands.
+# Booleans, numbers and ``$VAR``/``{{ }}`` references are not secrets
+# (``PasswordAuthentication no``, ``token_ttl = 3600``).
+_CONFIG_KEY = (r"[\w.-]*(?:token|secret|passw(?:or)?d|pass|passphrase|api_?key|private_?key"
+               r"|credentials?|access_?key|secret_?key|auth_?token|signing_?key|pwd)[\w.-]*")
+_NOT_SECRET = r"(?!(?:yes|no|true|false|on|off|none|null|\d+)[\"']?[ \t]*(?:[#;].*)?$)(?![$]|\{\{)"  # noqa: S105
+CONFIG_SECRET = SecretRule(
+    "config-secret",
+    re.compile(
+        r"(?im)^[ +-]?[ \t]*[\"']?" + _CONFIG_KEY
+        + r"[\"']?(?:[ \t]*[=:][ \t]*|[ \t]+(?=\S+[ \t]*$))"
+        + r"(?P<q>[\"'])?" + _NOT_SECRET
+        + r"(?P<secret>(?(q)[^\"'\n<>]+|[^\s\"'<>][^\n<>]*?))(?(q)(?P=q))[ \t]*,?[ \t]*$"
+    ),
+    "password = hunter2",
+    "hunter2",
+    ("token", "secret", "pass", "key", "credential", "pwd"),
+)
+
+
+def redact_file_text(text: str) -> str:
+    """Redact a file's text or a diff of it: the rules for commands, then config lines."""
+    return redact(text, (CONFIG_SECRET,)).text
 
 
 def _line_time(line: str, year: int) -> float | None:
@@ -185,8 +211,71 @@ def edit_diffs(session: Session, snapshots_root: Path) -> dict[int, EditInfo]:
         except OSError:
             continue
         diff = "".join(difflib.unified_diff(before, after, fromfile=target, tofile=target))
-        edits[c.seq] = EditInfo(path=str(target_path), diff=redact(diff).text)
+        # both sides and the context: a secret never reaches the draft, only its key
+        edits[c.seq] = EditInfo(path=str(target_path), diff=redact_file_text(diff))
     return edits
+
+
+SNAPSHOT_RETENTION_S = 7 * 86400.0
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
+def discard_snapshots(session: Session, snapshots_root: Path) -> int:
+    """Delete the session's pre-edit snapshots (its draft holds the redacted diff now).
+
+    Only files under ``snapshots_root`` are deleted, and their shell's folder once
+    empty. Returns how many files went.
+    """
+    gone = 0
+    for c in session.commands:
+        if not c.snapshot:
+            continue
+        snap = Path(c.snapshot)
+        snap = snap if snap.is_absolute() else snapshots_root / snap
+        if not _inside(snap, snapshots_root):
+            continue
+        try:
+            snap.unlink()
+            gone += 1
+        except OSError:
+            continue
+        with contextlib.suppress(OSError):
+            snap.parent.rmdir()  # only when empty: the shell may still be editing
+    return gone
+
+
+def prune_snapshots(snapshots_root: Path, now: float | None = None,
+                    max_age_s: float = SNAPSHOT_RETENTION_S) -> int:
+    """Delete snapshots taken more than ``max_age_s`` ago (sessions never drafted).
+
+    The copy's ctime is when it was taken (its mtime is the edited file's, kept
+    by ``install -p``). Also makes the folder 0700 if an older hook left it open.
+    """
+    if not snapshots_root.is_dir():
+        return 0
+    now = time.time() if now is None else now
+    gone = 0
+    with contextlib.suppress(OSError):
+        snapshots_root.chmod(0o700)
+    for folder in snapshots_root.iterdir():
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for snap in folder.iterdir():
+            try:
+                if now - snap.lstat().st_ctime > max_age_s:
+                    snap.unlink()
+                    gone += 1
+            except OSError:
+                continue
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    return gone
 
 
 def related_files(

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reifier.adapters.evidence import prune_snapshots
 from reifier.adapters.settings import Context
 from reifier.adapters.store import Offset, Store
 from reifier.core.history.common import drop_future
@@ -70,6 +71,8 @@ def ingest(
         if offset is not None:
             store.set_offset(offset)
         closed = store.refresh_sessions(shells, ctx.settings.session_gap_s, now) if added else []
+    if added:  # snapshots of sessions never drafted are kept 7 days at most
+        prune_snapshots(ctx.home / "snapshots", now)
     return added, closed
 
 

@@ -21,7 +21,12 @@ from reifier.core.constraints import propose as propose_constraint
 from reifier.core.lift import lift
 from reifier.core.models import CommandEvent, DraftCell, RunbookDraft, Session
 from reifier.core.params import render_parameters_cell
-from reifier.core.redact import render_secret_parameters, secret_parameters
+from reifier.core.redact import (
+    PLACEHOLDER_RE,
+    param_name,
+    render_secret_parameters,
+    secret_parameters,
+)
 from reifier.core.tidy import Tidied, tidy
 
 NO_COMMANDS = "I saw no shell commands. Did you fix this via a GUI?"
@@ -189,8 +194,66 @@ def _patch_cell(info: EditInfo) -> str:
     )
 
 
+_SET_LINE = r"""reifier_set_line() {  # FILE PREFIX VALUE SUFFIX: the line starting with PREFIX
+    local line out='' found=''
+    [[ -n $3 ]] || { echo "reifier_set_line: no value for $2 (set it in the environment)" >&2
+                     return 1; }
+    while IFS= read -r line || [[ -n $line ]]; do
+        if [[ -z $found && $line == "$2"* ]]; then line=$2$3$4; found=1; fi
+        out+=$line$'\n'
+    done <"$1" || return 1
+    [[ -n $found ]] || { echo "reifier_set_line: no line starting with '$2' in $1" >&2; return 1; }
+    printf '%s' "$out" >"$1"
+}"""
+
+
+def _secret_edit_cell(info: EditInfo) -> str:
+    """An edit whose diff holds redacted secrets: set each secret line from the environment.
+
+    A patch cannot carry a secret it never saw (nor match an old value on another
+    box), so each changed secret line becomes ``KEY=<REDACTED:…>`` (a parameter read
+    from the environment, see :func:`secret_parameters`) and a call that rewrites the
+    line with that key. Other changed lines of the same diff fail the cell until a
+    human writes them in.
+    """
+    target = shlex.quote(info.path)
+    lines = [f"# Set the secret lines changed in {info.path} (values come from the",
+             "# environment, never stored; the redacted diff is shown below this cell)",
+             _SET_LINE]
+    others = []
+    here: set[str] = set()
+    for line in info.diff.splitlines():
+        if line.startswith(("+++", "---")) or not line.startswith(("+", "-")):
+            continue
+        m = PLACEHOLDER_RE.search(line)
+        if m is None:
+            others.append(line)
+            continue
+        if line.startswith("-"):
+            if not any(o.startswith("+" + line[1 : m.start()]) for o in info.diff.splitlines()):
+                others.append(line)  # a secret line removed: not replayed blindly
+            continue
+        prefix, suffix = line[1 : m.start()], line[m.end() :]
+        key = re.sub(r"[^A-Za-z0-9]+", "_", prefix).strip("_").upper() or "SECRET"
+        base = name = param_name(f"{key}=" + m.group(), len(key) + 1, "env-secret")
+        n = 2
+        while name in here:
+            name, n = f"{base}_{n}", n + 1
+        here.add(name)
+        # NAME=<REDACTED:…> becomes NAME="$NAME", declared in the parameters cell
+        lines += [f"{name}={m.group()}", f"reifier_set_line {target} {shlex.quote(prefix)} "
+                  f"\"${name}\" {shlex.quote(suffix)}"]
+    if others:
+        lines += ["# The edit also changed lines without secrets: write them in, then delete this:",
+                  *(f"#   {o}" for o in others), f"echo 'edit of {info.path} not captured: "
+                  "replace this cell' >&2", "false"]
+    return "\n".join(lines)
+
+
 def _step_source(c: CommandEvent, edits: Mapping[int, EditInfo], prev_cwd: str | None) -> str:
     info = edits.get(c.seq)
+    if c.role == "edit" and info and PLACEHOLDER_RE.search(info.diff):
+        return _secret_edit_cell(info)
     if c.role == "edit" and info and info.diff.strip():
         return _patch_cell(info)
     if c.role == "edit" and is_interactive_edit(c.command):

@@ -94,7 +94,7 @@ __reifier_preexec() {
 # Pre-edit snapshots: before vim/vi/nvim/nano/emacs/tee FILE, sed -i, or `> FILE`
 # onto an existing file, copy the file to
 # $REIFIER_HOME/snapshots/<session>/<histnum>-<basename>. Finding them is builtin
-# pattern matching; `cp` runs only for such commands.
+# pattern matching; `install` (a copy, 0600) runs only for such commands.
 __reifier_edits() {
     local l=$1 seg
     [[ ${REIFIER_SNAPSHOTS-} != 0 ]] || return 0
@@ -149,8 +149,9 @@ __reifier_snapshot() {
     # While a line runs, HISTCMD is its history number (the one its record gets).
     copy=$dir/${HISTCMD:-0}-${target##*/}
     [[ -e $copy ]] && return 0
-    [[ -d $dir ]] || command mkdir -p -m 700 -- "$dir" 2>/dev/null || return 0
-    if command cp -p -- "$target" "$copy" 2>/dev/null; then
+    # 0600 in 0700 folders whatever the file's own mode; deleted once drafted.
+    [[ -d $dir ]] || command mkdir -p -m 700 -- "${dir%/*}" "$dir" 2>/dev/null || return 0
+    if command install -p -m 600 -- "$target" "$copy" 2>/dev/null; then
         [[ -n ${__reifier_snap-} ]] || __reifier_snap=$copy
     fi
     return 0

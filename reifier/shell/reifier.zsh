@@ -52,7 +52,7 @@ __reifier_preexec() {
 # Pre-edit snapshots: before vim/vi/nvim/nano/emacs/tee FILE, sed -i, or `> FILE`
 # onto an existing file, copy the file to
 # $REIFIER_HOME/snapshots/<session>/<histnum>-<basename>. ${(z)} splits the line
-# like the parser does; `cp` runs only for such commands.
+# like the parser does; `install` (a copy, 0600) runs only for such commands.
 __reifier_snapshot() {
     emulate -L zsh
     local -a seg
@@ -96,8 +96,9 @@ __reifier_snap_one() {
     dir=${REIFIER_HOME:-$__reifier_default_home}/snapshots/$__reifier_sid
     copy=$dir/$HISTCMD-${target:t}
     [[ -e $copy ]] && return 0
-    [[ -d $dir ]] || command mkdir -p -m 700 -- $dir 2>/dev/null || return 0
-    if command cp -p -- $target $copy 2>/dev/null; then
+    # 0600 in 0700 folders whatever the file's own mode; deleted once drafted.
+    [[ -d $dir ]] || command mkdir -p -m 700 -- ${dir:h} $dir 2>/dev/null || return 0
+    if command install -p -m 600 -- $target $copy 2>/dev/null; then
         [[ -n $__reifier_snap ]] || __reifier_snap=$copy
     fi
     return 0
