@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from reifier.adapters import keys, notebooks
 from reifier.adapters.settings import Context
+from reifier.adapters.sshsig import SshSigner, SshVerifier
 from reifier.adapters.store import Store
+from reifier.adapters.store_approvals import ApprovalEvent
 from reifier.core import approval as core
 from reifier.core.approval import ApprovalState
 from reifier.core.params import INJECTED_TAG, PARAMETERS_TAG
-from reifier.errors import BadInput, NotFound, Refused
+from reifier.errors import BadInput, ConfigError, NotFound, Refused
 
 _SEVERITY = {"revoked": 3, "superseded": 3, "bad-signature": 3, "needs-signatures": 2,
              "stale": 2, "draft": 1, "approved": 0}
@@ -37,9 +39,20 @@ class PairStatus:
     state: ApprovalState
     files: dict[str, ApprovalState] = field(default_factory=dict)
     approval: dict[str, Any] = field(default_factory=dict)
+    author: core.Author | None = None
+    #: the latest recorded revocation: by (principal (fingerprint)), at, problem
+    revocation: dict[str, str] = field(default_factory=dict)
+
+    def signers(self) -> list[dict[str, str]]:
+        """Return each approval signature's principal, key fingerprint and time."""
+        return [{k: str(s.get(k, "")) for k in ("principal", "fingerprint", "at")}
+                for s in self.approval.get("signatures") or () if isinstance(s, dict)]
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready view."""
+        author = None if self.author is None else {
+            "principal": self.author.principal, "fingerprint": self.author.fingerprint,
+            "how": self.author.reason}
         return {
             "path": str(self.path),
             "status": self.state.status,
@@ -47,8 +60,11 @@ class PairStatus:
             "reason": self.state.reason,
             "files": {name: {"status": s.status, "changed_cells": list(s.changed_cells),
                              "reason": s.reason} for name, s in self.files.items()},
-            "approval": {k: self.approval.get(k) for k in ("by", "at", "digest", "allow")
-                         if k in self.approval},
+            "approval": {**{k: self.approval.get(k) for k in ("by", "at", "digest", "allow")
+                            if k in self.approval},
+                         **({"signatures": self.signers()} if self.signers() else {})},
+            "author": author,
+            **({"revocation": self.revocation} if self.revocation else {}),
         }
 
 
@@ -72,11 +88,25 @@ def machine_key(ctx: Context) -> core.Trust | None:
     return keys.trust(ctx.workspace, ctx.home, ctx.settings)
 
 
+_CHECKS: dict[tuple[Path, Path | None, str], SshVerifier] = {}
+
+
+def namespaced(key: core.Trust | None, namespace: str) -> core.SignatureCheck | None:
+    """Return the SSH check of ``key``'s allowed_signers in another namespace (None: HMAC)."""
+    if not isinstance(key, SshVerifier):
+        return None
+    slot = (key.allowed_signers, key.revoked, namespace)
+    if slot not in _CHECKS:
+        _CHECKS[slot] = SshVerifier(key.allowed_signers, key.revoked, namespace)
+    return _CHECKS[slot]
+
+
 def _verify(ctx: Context, nb: notebooks.NB, key: core.Trust | None) -> ApprovalState:
     if key is None and core.meta(nb).get("status") == "approved":
         return ApprovalState("bad-signature", reason="no approval key on this machine "
                              "(approved elsewhere: re-approve here)")
-    return core.verify(nb, key or b"", signers_for_auto=ctx.settings.signers_for_auto)
+    return core.verify(nb, key or b"", signers_for_auto=ctx.settings.signers_for_auto,
+                       author_check=namespaced(key, core.AUTHOR_NAMESPACE))
 
 
 def runbook_id(nb: notebooks.NB) -> str:
@@ -90,18 +120,24 @@ def latest_approval(store: Store, rid: str) -> tuple[str, str, str, str] | None:
     return None if event is None else (event.action, event.signature, event.by, event.at)
 
 
-def _history(ctx: Context, rid: str, store: Store | None) -> tuple[str, str, str, str] | None:
+def _history(ctx: Context, rid: str, store: Store | None) -> ApprovalEvent | None:
+    if not rid:
+        return None
     if store is not None:
-        return latest_approval(store, rid)
+        return store.latest_approval(rid)
     opened = Store(ctx.db_path)
     try:
-        return latest_approval(opened, rid)
+        return opened.latest_approval(rid)
     finally:
         opened.close()
 
 
-def record_history(ctx: Context, nb: notebooks.NB, action: str, by: str) -> None:
-    """Append an approval or revocation of ``nb``'s runbook id to the store."""
+def record_history(ctx: Context, nb: notebooks.NB, action: str, by: str, *,
+                   signature: str | None = None, at: str | None = None) -> None:
+    """Append an approval or revocation of ``nb``'s runbook id to the store.
+
+    ``signature`` and ``at`` override the approval's own (a signed revocation).
+    """
     rid = runbook_id(nb)
     if not rid:
         return
@@ -109,10 +145,18 @@ def record_history(ctx: Context, nb: notebooks.NB, action: str, by: str) -> None
     store = Store(ctx.db_path)
     try:
         store.record_approval(rid, action, digest=str(approval.get("digest", "")),
-                              signature=core.approval_token(approval), by=by,
-                              at=str(approval.get("at") or now_iso()))
+                              signature=core.approval_token(approval) if signature is None
+                              else signature, by=by,
+                              at=at or str(approval.get("at") or now_iso()))
     finally:
         store.close()
+
+
+def revocation_of(key: core.Trust | None, rid: str, event: ApprovalEvent) -> dict[str, str]:
+    """Describe a recorded revocation: who (principal and key), when, and any problem."""
+    by, problem = core.revoker(rid, event.digest, event.by, event.at, event.signature,
+                               namespaced(key, core.REVOKE_NAMESPACE))
+    return {"by": by, "at": event.at, "problem": problem}
 
 
 def pair_status(ctx: Context, path: Path, key: core.Trust | None = None,
@@ -127,11 +171,14 @@ def pair_status(ctx: Context, path: Path, key: core.Trust | None = None,
     states: dict[str, ApprovalState] = {}
     approval: dict[str, Any] = {}
     rid = ""
+    writer: core.Author | None = None
     for file in files:
         nb = notebooks.read(file)
         states[file.name] = _verify(ctx, nb, key)
         approval = approval or dict(core.meta(nb).get("approval") or {})
         rid = rid or runbook_id(nb)
+        writer = writer or core.established_author(
+            nb, namespaced(key, core.AUTHOR_NAMESPACE))
     worst = max(states.values(), key=lambda s: _SEVERITY.get(s.status, 3))
     if worst.status != "approved" and len(set(states.values())) > 1:
         name = next(n for n, s in states.items() if s is worst)
@@ -139,9 +186,17 @@ def pair_status(ctx: Context, path: Path, key: core.Trust | None = None,
     if {s.status for s in states.values()} == {"approved", "draft"}:
         draft = next(n for n, s in states.items() if s.status == "draft")
         worst = ApprovalState("stale", (), f"{draft} is not approved but its twin is")
-    if worst.ok:
-        worst = core.against_history(worst, approval, _history(ctx, rid, store))
-    return PairStatus(files[0], worst, states, approval)
+    event = _history(ctx, rid, store)
+    revocation = revocation_of(key, rid, event) if event and event.action == "revoke" else {}
+    if worst.ok and event is not None:
+        worst = core.against_history(worst, approval, (event.action, event.signature, event.by,
+                                                       event.at), revocation.get("by", ""))
+    if revocation and worst.status in {"revoked", "draft"}:
+        extra = (f"revoked by {revocation['by']} at {revocation['at']}"
+                 if worst.status == "draft" else "")
+        extra = "; ".join(x for x in (extra, revocation["problem"]) if x)
+        worst = ApprovalState(worst.status, worst.changed_cells, f"{worst.reason}; {extra}")
+    return PairStatus(files[0], worst, states, approval, writer, revocation)
 
 
 def _with_outputs(nb: notebooks.NB, other: Path) -> notebooks.NB:
@@ -207,8 +262,11 @@ def prepare_approval(ctx: Context, path: Path, by: str, allow: Sequence[tuple[st
                        f"not {kernel!r}")
     allow_map = core.resolve_allow(nb, allow)
     _check_rules(allow_map)
+    writer = core.established_author(
+        nb, namespaced(keys.trust(ctx.workspace, ctx.home, ctx.settings), core.AUTHOR_NAMESPACE))
     core.check_approver(nb, by, four_eyes=ctx.settings.four_eyes,
-                        signatures=not isinstance(key, bytes))
+                        signatures=not isinstance(key, bytes), writer=writer,
+                        key_fingerprint=_fingerprint(key))
     refused = core.guard_refusals(nb, allow_map)
     if refused:
         first = refused[0]
@@ -227,6 +285,18 @@ def prepare_approval(ctx: Context, path: Path, by: str, allow: Sequence[tuple[st
             text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             cell["source"] = approved_note(str(text), by, at)
     return core.approve(nb, by=by, at=at, allow=allow_map, key=key)
+
+
+def _fingerprint(key: bytes | core.Signer) -> str:
+    """Return the fingerprint of an SSH signing key ('' for HMAC or an unreadable key)."""
+    if not isinstance(key, SshSigner):
+        return ""
+    from reifier.adapters.sshsig import fingerprint
+
+    try:
+        return fingerprint(key.key)
+    except ConfigError:
+        return ""  # signing will say what is wrong with the key
 
 
 def _check_runnable_and_unique(ready: Sequence[tuple[Path, notebooks.NB]],
@@ -284,17 +354,50 @@ def approve_paths(ctx: Context, paths: Sequence[Path], by: str,
     return [pair_status(ctx, p) for p, _ in ready]
 
 
-def unapprove_paths(ctx: Context, paths: Sequence[Path]) -> list[PairStatus]:
-    """Put runbooks back in draft (both files), removing their approval."""
+def _revoke_signer(ctx: Context) -> tuple[SshSigner | None, str]:
+    """Return the revoker's SSH signer in the revocation namespace, or (None, why not)."""
+    if keys.mode(ctx.settings) != "ssh":
+        return None, ""
+    try:
+        key = keys.signing_key(ctx.settings)
+    except ConfigError as exc:
+        return None, str(exc)
+    return SshSigner(key, core.REVOKE_NAMESPACE), ""
+
+
+def unapprove_paths(ctx: Context, paths: Sequence[Path],
+                    by: str | None = None) -> list[PairStatus]:
+    """Put runbooks back in draft (both files), removing their approval.
+
+    In SSH mode each revocation is signed by the revoker's key (runbook id,
+    the revoked approval's digest, principal, time) and recorded in the
+    approval history, where it sticks: a restored approved copy is refused.
+    Without a usable key the revocation is still recorded (it blocks) but unsigned.
+    """
+    by = by or getpass.getuser()
+    signer, why_unsigned = _revoke_signer(ctx)
     for path in paths:
         existing_pair(path)
         source = path if path.is_file() else existing_pair(path)[0]
         old = notebooks.read(source)
         nb = core.unapprove(old)
+        at = now_iso()
+        record = ""
+        if signer is not None:
+            digest = str((core.meta(old).get("approval") or {}).get("digest", ""))
+            try:
+                signature, fp = signer(core.revoke_message(runbook_id(old), digest, by, at))
+                record = core.revocation_record(signature, fp)
+            except ConfigError as exc:
+                why_unsigned = str(exc)
         _keep_metadata_in_markdown(nb)
         notebooks.write_pair(nb, path)
-        record_history(ctx, old, "revoke", getpass.getuser())
-    return [pair_status(ctx, p) for p in paths]
+        record_history(ctx, old, "revoke", by, signature=record, at=at)
+    results = [pair_status(ctx, p) for p in paths]
+    if why_unsigned:
+        results = [replace(r, revocation={**r.revocation, "unsigned": why_unsigned})
+                   for r in results]
+    return results
 
 
 @dataclass(frozen=True)

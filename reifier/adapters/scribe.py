@@ -160,10 +160,35 @@ def draft_session(
                                or base.with_suffix(".ipynb").exists()):
         base = drafts_dir / f"{draft.id}-{stamp}-{n}"
         n += 1
-    md, nb = write_pair(draft_to_notebook(draft), base.with_suffix(".ipynb"))
+    md, nb = write_pair(_signed_by_author(ctx, draft_to_notebook(draft)),
+                        base.with_suffix(".ipynb"))
     _record(store, session, draft.id, nb)
     fix = tuple(c.source for c in draft.cells if c.kind == "code" and set(c.tags) & {"fix", "edit"})
     return DraftResult(md, nb, True, draft.id, fix)
+
+
+def _signed_by_author(ctx: Context, nb: dict[str, Any]) -> dict[str, Any]:
+    """Sign the draft as its engineer's (``metadata.reifier.authorship``) when a key is at hand.
+
+    The signature, not the editable ``session.user``, then names the author that
+    four-eyes excludes. No SSH key, or local-hmac mode: the draft is left unsigned.
+    """
+    import getpass
+    import os
+
+    from reifier.adapters import keys
+    from reifier.adapters.sshsig import SshSigner
+    from reifier.core.approval import AUTHOR_NAMESPACE, sign_authorship
+    from reifier.errors import ConfigError
+
+    try:
+        if keys.mode(ctx.settings) != "ssh":
+            return nb
+        signer = SshSigner(keys.signing_key(ctx.settings), AUTHOR_NAMESPACE)
+        principal = os.environ.get("USER") or getpass.getuser()
+        return sign_authorship(nb, principal, signer)
+    except ConfigError:
+        return nb
 
 
 def _param_values(source: str) -> list[str]:

@@ -26,7 +26,9 @@ def default_approver() -> str:
     metavar="CELL:RULE",
     help="Let code cell CELL (number or cell id) run despite guard rule RULE; signed too.",
 )
-@click.option("--revoke", is_flag=True, help="Put the runbooks back in draft instead.")
+@click.option("--revoke", is_flag=True,
+              help="Put the runbooks back in draft instead; the revocation is signed with "
+                   "your SSH key and recorded (a restored approved copy stays revoked).")
 @click.option("--allow-empty", is_flag=True,
               help="Approve a runbook that has no code cells to run (refused otherwise).")
 @workspace_option
@@ -54,7 +56,7 @@ def cmd_approve(
 
     ctx = load_context(workspace)
     if revoke:
-        results = unapprove_paths(ctx, list(paths))
+        results = unapprove_paths(ctx, list(paths), by or default_approver())
     else:
         results = approve_paths(ctx, list(paths), by or default_approver(), parse_allow(allow),
                                 allow_empty=allow_empty)
@@ -63,7 +65,11 @@ def cmd_approve(
         return
     for r in results:
         if revoke:
-            click.echo(f"{r.path}: back to {r.state.status}")
+            rev = r.revocation
+            signed = ("" if not rev.get("problem") else f" ({rev['problem']}"
+                      + (f": {rev['unsigned']}" if rev.get("unsigned") else "") + ")")
+            click.echo(f"{r.path}: revoked by {rev.get('by', '?')}{signed}; back to "
+                       f"{r.state.status}")
         else:
             _echo_signed(r.path)
             digest = str(r.approval.get("digest", ""))[:19]

@@ -39,3 +39,7 @@ def cmd_status(paths: tuple[Path, ...], workspace: str | None, as_json: bool) ->
         return
     for r in results:
         click.echo(f"{r.path}: {r.state.status} ({r.state.reason})")
+        for sig in r.signers():
+            click.echo(f"  signed by {sig['principal']} ({sig['fingerprint']}) at {sig['at']}")
+        if r.author is not None and r.author.principal:
+            click.echo(f"  author: {r.author.describe()}")

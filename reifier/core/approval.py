@@ -42,6 +42,10 @@ STATUSES = ("draft", "approved", "stale", "bad-signature", "needs-signatures", "
             "revoked")
 #: the OpenSSH signature namespace of approvals (``ssh-keygen -Y sign -n``)
 SIG_NAMESPACE = "reifier-approval"
+#: the namespace of a draft's authorship signature (who wrote it, proven by their key)
+AUTHOR_NAMESPACE = "reifier-author"
+#: the namespace of a signed revocation (``reifier approve --revoke``)
+REVOKE_NAMESPACE = "reifier-revoke"
 #: verify(message, armored signature, principal) -> (key fingerprint, "") or ("", reason)
 SignatureCheck = Callable[[str, str, str], tuple[str, str]]
 #: sign(message) -> (armored signature, key fingerprint)
@@ -219,14 +223,17 @@ def changed_cells(old: list[str], new: list[str]) -> tuple[tuple[int, ...], int]
 
 
 def verify(nb: NB, key: Trust, skip_injected: bool = False,
-           signers_for_auto: int = 2) -> ApprovalState:
+           signers_for_auto: int = 2, author_check: SignatureCheck | None = None) -> ApprovalState:
     """Check a notebook's approval against its content and ``key``.
 
     ``key`` is either the local HMAC key (single-user mode) or a function that
     checks one OpenSSH signature against the workspace's ``allowed_signers``.
     With signatures, a runbook is approved when at least one approver's
     signature verifies (``signers_for_auto`` distinct principals with distinct
-    keys, none of them the session's engineer, for ``autonomy: auto``).
+    keys, none of them the runbook's author, for ``autonomy: auto``). The author
+    is established by the draft's authorship signature when ``author_check``
+    (a check in :data:`AUTHOR_NAMESPACE`) verifies it, else it is the editable
+    ``session.user`` (see :func:`established_author`).
     """
     info = meta(nb)
     approval = info.get("approval")
@@ -247,7 +254,8 @@ def verify(nb: NB, key: Trust, skip_injected: bool = False,
         if approval.get("signatures") and approval["by"] != named:
             return ApprovalState("bad-signature", reason=f"approval.by says {approval['by']!r} "
                                  f"but the signatures are by {named!r} (edited)")
-        good, problem = _ssh_signers(nb, approval, key, signers_for_auto)
+        good, problem = _ssh_signers(nb, approval, key, signers_for_auto,
+                                     established_author(nb, author_check))
         if problem:
             status = "needs-signatures" if good else "bad-signature"
             return ApprovalState(status, reason=problem)
@@ -275,8 +283,82 @@ def author(nb: NB) -> str:
     return str(user or "")
 
 
+@dataclass(frozen=True)
+class Author:
+    """Who wrote a runbook: a principal, the key that proved it ('' if unsigned), how known."""
+
+    principal: str
+    fingerprint: str = ""
+    reason: str = ""
+
+    def describe(self) -> str:
+        """Return ``principal (fingerprint)`` or the principal and why it is only claimed."""
+        if self.fingerprint:
+            return f"{self.principal} ({self.fingerprint})"
+        return f"{self.principal or '(unknown)'} ({self.reason})"
+
+
+def authorship_message(session: str, runbook: str, cells: Iterable[str]) -> str:
+    """Return what a draft's authorship signature covers: session id, runbook id, cells."""
+    return canonical({"namespace": AUTHOR_NAMESPACE, "session": session, "runbook": runbook,
+                      "cells": list(cells)})
+
+
+def _session_id(nb: NB) -> str:
+    session = meta(nb).get("session") or {}
+    return str(session.get("id") or "") if isinstance(session, dict) else ""
+
+
+def sign_authorship(nb: NB, principal: str, signer: Signer) -> dict[str, Any]:
+    """Return a copy of the draft ``nb`` carrying its engineer's authorship signature.
+
+    The signer must sign in :data:`AUTHOR_NAMESPACE`. The signed session id,
+    runbook id and code-cell digests are kept beside the signature: editing the
+    draft afterwards (drafts are meant to be edited) keeps its author known,
+    while copying the block into another session's runbook does not verify.
+    """
+    out: dict[str, Any] = copy.deepcopy(dict(nb))
+    info = out.setdefault("metadata", {}).setdefault("reifier", {})
+    cells = cell_digests(out)
+    session, runbook = _session_id(out), str(info.get("id") or "")
+    signature, fingerprint = signer(authorship_message(session, runbook, cells))
+    info["authorship"] = {"principal": principal, "fingerprint": fingerprint,
+                          "signature": signature, "session": session, "runbook": runbook,
+                          "cells": cells}
+    return out
+
+
+def established_author(nb: NB, check: SignatureCheck | None) -> Author:
+    """Return the runbook's author: the authorship principal if its signature verifies.
+
+    Otherwise the author is ``metadata.reifier.session.user``, which anyone can
+    edit, and the reason says so. ``check`` verifies in :data:`AUTHOR_NAMESPACE`.
+    """
+    user = author(nb)
+    block = meta(nb).get("authorship")
+    if not isinstance(block, dict):
+        return Author(user, "", "session.user, no authorship signature")
+    principal, cells = str(block.get("principal") or ""), block.get("cells")
+    if check is None:
+        why = "authorship signature not checked here"
+    elif not isinstance(cells, list) or not all(isinstance(c, str) for c in cells):
+        why = "authorship block is malformed"
+    elif str(block.get("session") or "") != _session_id(nb):
+        why = (f"authorship signature is for session {block.get('session')!r}, not "
+               f"{_session_id(nb)!r}")
+    else:
+        fingerprint, why = check(authorship_message(_session_id(nb), str(block.get("runbook")
+                                                                          or ""), cells),
+                                 str(block.get("signature") or ""), principal)
+        if fingerprint:
+            return Author(principal, fingerprint, "signed the draft")
+        why = f"authorship signature of {principal} does not verify: {why}"
+    return Author(user, "", f"session.user; {why}")
+
+
 def _ssh_signers(nb: NB, approval: Mapping[str, Any], check: SignatureCheck,
-                 needed_for_auto: int) -> tuple[list[tuple[str, str]], str]:
+                 needed_for_auto: int, writer: Author | None = None
+                 ) -> tuple[list[tuple[str, str]], str]:
     """Verify every SSH signature; return the good (principal, fingerprint)s and a problem.
 
     Distinct principals with distinct keys count once each: one key signing
@@ -300,15 +382,16 @@ def _ssh_signers(nb: NB, approval: Mapping[str, Any], check: SignatureCheck,
     if bad and not good:
         return [], "; ".join(bad)
     auto = meta(nb).get("autonomy") == "auto"
-    engineer = author(nb)
+    writer = writer or Author(author(nb))
+    engineer = writer.principal
     seen_principals: set[str] = set()
     seen_keys: set[str] = set()
     distinct = []
     for principal, fingerprint in good:
         if principal in seen_principals or fingerprint in seen_keys:
             continue
-        if auto and principal == engineer:
-            continue
+        if auto and (principal == engineer or fingerprint == writer.fingerprint):
+            continue  # the author, under their name or with their key under another
         seen_principals.add(principal)
         seen_keys.add(fingerprint)
         distinct.append((principal, fingerprint))
@@ -316,27 +399,64 @@ def _ssh_signers(nb: NB, approval: Mapping[str, Any], check: SignatureCheck,
     if len(distinct) < needed:
         have = ", ".join(f"{p} ({fp})" for p, fp in distinct) or "none"
         why = (f"autonomy: auto needs {needed} signatures from distinct principals with "
-               f"distinct keys, none of them the session's engineer {engineer or '(unknown)'}; "
+               f"distinct keys, none of them the author {writer.describe()}; "
                f"valid: {have}" if auto else "no valid signature")
         return good, "; ".join([why, *bad])
     return distinct, ""
 
 
+def revoke_message(runbook: str, digest: str, principal: str, at: str) -> str:
+    """Return what a revocation's signature covers: runbook id, revoked digest, who, when."""
+    return canonical({"namespace": REVOKE_NAMESPACE, "runbook": runbook, "digest": digest,
+                      "principal": principal, "at": at})
+
+
+def revocation_record(signature: str, fingerprint: str) -> str:
+    """Return how a signed revocation is kept in the history's ``signature`` column."""
+    return canonical({"signature": signature, "fingerprint": fingerprint})
+
+
+def revoker(runbook: str, digest: str, by: str, at: str, record: str,
+            check: SignatureCheck | None) -> tuple[str, str]:
+    """Return (who revoked, problem) of a recorded revocation; problem is '' when it verifies.
+
+    Who is ``principal (fingerprint)``. A revocation that is unsigned, or whose
+    signature does not verify, still blocks (fail safe): the problem says why.
+    """
+    try:
+        parsed = json.loads(record) if record.startswith("{") else {}
+    except ValueError:
+        parsed = {}
+    signature = str(parsed.get("signature") or "") if isinstance(parsed, dict) else ""
+    claimed = str(parsed.get("fingerprint") or "") if isinstance(parsed, dict) else ""
+    if not signature:
+        return by, "the revocation is not signed"
+    if check is None:
+        return f"{by} ({claimed}, not checked)", "the revocation's signature was not checked"
+    fingerprint, why = check(revoke_message(runbook, digest, by, at), signature, by)
+    if fingerprint:
+        return f"{by} ({fingerprint})", ""
+    return (f"{by} (claimed key {claimed or '?'})",
+            f"the revocation's signature does not verify: {why}")
+
+
 def against_history(state: ApprovalState, approval: Mapping[str, Any],
-                    latest: tuple[str, str, str, str] | None) -> ApprovalState:
+                    latest: tuple[str, str, str, str] | None,
+                    revoked_by: str = "") -> ApprovalState:
     """Refuse a valid signature that is not the runbook's latest approval (replay).
 
     ``latest`` is the last recorded ``(action, signature, by, at)`` for the
     runbook's id, or None when nothing was recorded. A signature proves these
     files were approved once; only the history says nothing was approved or
-    revoked since.
+    revoked since. ``revoked_by`` (see :func:`revoker`) names a revocation's
+    principal and key instead of the bare recorded name.
     """
     if not state.ok or latest is None:
         return state
     action, signature, by, at = latest
     mine = f"these files carry the approval of {approval.get('at')} by {approval.get('by')}"
     if action == "revoke":
-        return ApprovalState("revoked", reason=f"revoked by {by} at {at}; {mine} "
+        return ApprovalState("revoked", reason=f"revoked by {revoked_by or by} at {at}; {mine} "
                              "(restored from git or a backup?): review and approve again")
     if not hmac.compare_digest(signature, approval_token(approval)):
         return ApprovalState("superseded", reason=f"a newer approval exists ({by} at {at}); "
@@ -352,24 +472,34 @@ def four_eyes_ok(nb: NB, by: str) -> bool:
     return bool(user) and user != by
 
 
-def check_approver(nb: NB, by: str, *, four_eyes: bool, signatures: bool = False) -> None:
+def check_approver(nb: NB, by: str, *, four_eyes: bool, signatures: bool = False,
+                   writer: Author | None = None, key_fingerprint: str = "") -> None:
     """Raise Refused when the approver may not approve this runbook.
 
     With SSH signatures an ``autonomy: auto`` runbook collects its signatures one
     approver at a time (it stays ``needs-signatures`` until there are enough), but
-    its engineer's own signature never counts and is refused here.
+    its author's own signature never counts and is refused here. ``writer`` is the
+    established author (:func:`established_author`); ``key_fingerprint`` is the
+    approver's key, refused when it is the key that signed the draft.
     """
     if not by.strip():
         raise BadInput("approver name is empty (pass --by NAME)")
     session = meta(nb).get("session") or {}
     user = session.get("user") if isinstance(session, dict) else None
+    if writer is not None and writer.fingerprint:
+        user = writer.principal
     if four_eyes and user and user == by:
         raise Refused(f"four-eyes rule: {by} ran the session this runbook came from; "
                       "someone else must approve it")
     if signatures and meta(nb).get("autonomy") == "auto":
         if user and user == by:
-            raise Refused(f"four-eyes rule: {by} ran the session this autonomy: auto runbook "
-                          "came from; their signature does not count")
+            raise Refused(f"four-eyes rule: {by} is the author of this autonomy: auto runbook "
+                          f"({writer.describe() if writer else 'session.user'}); their signature "
+                          "does not count")
+        if writer is not None and writer.fingerprint and key_fingerprint == writer.fingerprint:
+            raise Refused(f"four-eyes rule: key {key_fingerprint} signed this autonomy: auto "
+                          f"runbook's draft as {writer.principal}; its signature does not count, "
+                          "whatever the name")
         return
     if meta(nb).get("autonomy") == "auto" and not four_eyes_ok(nb, by):
         raise Refused("autonomy: auto needs a four-eyes approval (an approver other than "
@@ -511,7 +641,8 @@ def run_order(nb: NB) -> tuple[int, ...]:
 
 
 def plan_run(nb: NB, key: Trust, *, require_resolvable: bool = False,
-             hosts_of: cons.HostsOf | None = None, signers_for_auto: int = 2) -> RunPlan:
+             hosts_of: cons.HostsOf | None = None, signers_for_auto: int = 2,
+             author_check: SignatureCheck | None = None) -> RunPlan:
     """Admit a (possibly parameterised) notebook for a run, or raise Refused / BadInput.
 
     Every effective parameter value (default or given) must satisfy its signed
@@ -525,7 +656,8 @@ def plan_run(nb: NB, key: Trust, *, require_resolvable: bool = False,
         if name not in defaults:
             known = ", ".join(sorted(defaults)) or "none"
             raise BadInput(f"unknown parameter {name!r} (this runbook declares: {known})")
-    state = verify(nb, key, skip_injected=True, signers_for_auto=signers_for_auto)
+    state = verify(nb, key, skip_injected=True, signers_for_auto=signers_for_auto,
+                   author_check=author_check)
     if not state.ok:
         raise Refused(f"runbook is {state.status}: {state.reason}")
     approval = meta(nb)["approval"]
