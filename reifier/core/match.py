@@ -291,6 +291,7 @@ class PatternIndex:
         self.entries: tuple[_Entry, ...] = tuple(entries)
         self.skipped: tuple[tuple[str, str, str], ...] = tuple(skipped)
         self._postings = self._build_postings()
+        self._values: dict[int, frozenset[str]] = {}  # example variable texts, for ties
         # per threshold, so the bound prunes as hard as the threshold allows
         self._caches: dict[float, dict[tuple[str, ...], tuple[_Hit, ...]]] = {}
 
@@ -351,13 +352,41 @@ class PatternIndex:
         """Return up to ``limit`` runbooks whose patterns fit ``line``, best first."""
         shape = line_shape(line)
         hits = self._ranked(shape.tokens, threshold, limit)
-        return _matches(hits[:limit], shape.values(line)) if hits else ()
+        if not hits:
+            return ()
+        values = shape.values(line)
+        if len(hits) > 1 and hits[1].score == hits[0].score:
+            hits = self._tie_break(hits, values)
+        return _matches(hits[:limit], values)
 
     def match_masked(self, masked: MaskedLine, *, threshold: float = DEFAULT_THRESHOLD,
                      limit: int = 5) -> tuple[Match, ...]:
         """Like :meth:`match`, for a line already masked."""
         hits = self._ranked(masked.tokens, threshold, limit)
-        return _matches(hits[:limit], masked.variables) if hits else ()
+        if not hits:
+            return ()
+        if len(hits) > 1 and hits[1].score == hits[0].score:
+            hits = self._tie_break(hits, masked.variables)
+        return _matches(hits[:limit], masked.variables)
+
+    def _tie_break(self, hits: tuple[_Hit, ...],
+                   values: Sequence[tuple[str, str]]) -> tuple[_Hit, ...]:
+        """Order templates of equal score by how many of the line's variable values their
+        example shows too: near-identical examples masked alike ('Active' / 'Inactive')
+        are told apart by the text in their slots."""
+        top = hits[0].score
+        tied = [h for h in hits if h.score == top]
+        texts = {v for _, v in values}
+        tied.sort(key=lambda h: -len(texts & self._example_values(h.entry)))
+        return (*tied, *hits[len(tied):])
+
+    def _example_values(self, entry: int) -> frozenset[str]:
+        found = self._values.get(entry)
+        if found is None:
+            example = self.entries[entry].template.example
+            found = frozenset(v for _, v in line_shape(example).values(example))
+            self._values[entry] = found
+        return found
 
     def _ranked(self, tokens: tuple[str, ...], threshold: float, limit: int) -> tuple[_Hit, ...]:
         """Return the hits at ``threshold`` for ``tokens``, best first, memoized."""

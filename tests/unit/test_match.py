@@ -230,3 +230,12 @@ def test_short_template_demands_the_line_be_about_it() -> None:
     assert index.match("warning")[0].runbook_id == "warn"
     assert not index.match("Temperature (41C) exceeds warning threshold")
     assert not index.match("Link error on broadcast tree Interconnect-0T00:00:2:1")
+
+
+def test_equal_scores_prefer_the_example_with_the_same_values() -> None:
+    index = PatternIndex([("active", "Location icon should now be in state 'Active'"),
+                          ("inactive", "Location icon should now be in state 'Inactive'")])
+    assert index.match("Location icon should now be in state 'Inactive'")[0].runbook_id == "inactive"
+    assert index.match("Location icon should now be in state 'Active'")[0].runbook_id == "active"
+    assert index.match_masked(mask("Location icon should now be in state 'Inactive'"))[0].runbook_id \
+        == "inactive"

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpora" / "loghub"
 
-OVERALL_PRECISION, OVERALL_RECALL = 0.994, 0.97
+OVERALL_PRECISION, OVERALL_RECALL = 0.995, 0.972
 SYSTEM_PRECISION = 0.97
 
 pytestmark = pytest.mark.skipif(not list(CORPUS.glob("*_2k.log_structured.csv")),
