@@ -50,7 +50,9 @@ def _dedup_key(ev: CommandEvent, command: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-__all__ = ["EDGE_KINDS", "MIGRATIONS", "NODE_KINDS", "Offset", "Store"]
+BUSY_TIMEOUT_S = 300.0  # a long import holds the write lock: wait this long for it
+
+__all__ = ["BUSY_TIMEOUT_S", "EDGE_KINDS", "MIGRATIONS", "NODE_KINDS", "Offset", "Store"]
 
 
 def _private_file(path: Path) -> None:
@@ -77,13 +79,19 @@ def _private_file(path: Path) -> None:
 class Store(GraphMixin, RunsMixin, ApprovalsMixin, RecordsMixin):
     """A thin, typed wrapper around one SQLite connection."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout: float | None = None) -> None:
         self.path = Path(path)
+        if busy_timeout is None:  # how long to wait for another process's write (an import)
+            try:
+                busy_timeout = float(os.environ.get("REIFIER_BUSY_TIMEOUT_S", BUSY_TIMEOUT_S))
+            except ValueError:
+                busy_timeout = BUSY_TIMEOUT_S
+        self.busy_timeout = busy_timeout
         if str(path) != ":memory:":
             _private_file(self.path)
         try:
             self.db = sqlite3.connect(
-                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+                str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -121,13 +129,30 @@ class Store(GraphMixin, RunsMixin, ApprovalsMixin, RecordsMixin):
         if self.db.in_transaction:
             yield self.db
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._busy(exc) from None
         try:
             yield self.db
+        except sqlite3.OperationalError as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise self._busy(exc) from None
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    def _busy(self, exc: sqlite3.OperationalError) -> Exception:
+        """A lock held past the busy timeout becomes one line (no traceback), exit 1."""
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            return exc
+        return StoreError(
+            f"{self.path}: busy: another reifier process (an import?) held the database "
+            f"for {self.busy_timeout:g} s; run this again once it ends "
+            "(REIFIER_BUSY_TIMEOUT_S waits longer)"
+        )
 
     def close(self) -> None:
         """Close the connection."""
