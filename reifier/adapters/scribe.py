@@ -163,6 +163,8 @@ def draft_session(
     md, nb = write_pair(_signed_by_author(ctx, draft_to_notebook(draft)),
                         base.with_suffix(".ipynb"))
     _record(store, session, draft.id, nb)
+    # the draft holds the redacted diffs: the raw pre-edit copies go now (#22)
+    evidence.discard_snapshots(session, ctx.home / "snapshots")
     fix = tuple(c.source for c in draft.cells if c.kind == "code" and set(c.tags) & {"fix", "edit"})
     return DraftResult(md, nb, True, draft.id, fix)
 
