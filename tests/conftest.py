@@ -42,7 +42,8 @@ def trust_key(ws: Path, key: Path, principals: str = "*") -> None:
     """Add ``key`` to the workspace's allowed_signers for ``principals`` (a pattern list)."""
     signers = ws / "runbooks" / "allowed_signers"
     signers.parent.mkdir(parents=True, exist_ok=True)
-    line = f'{principals} namespaces="reifier-approval" {key.with_suffix(".pub").read_text()}'
+    pub = key.with_suffix(".pub").read_text()
+    line = f'{principals} namespaces="reifier-approval,reifier-author,reifier-revoke" {pub}'
     with signers.open("a", encoding="utf-8") as fh:
         fh.write(line if line.endswith("\n") else line + "\n")
 

@@ -359,12 +359,15 @@ class ReifierEngine(NBClientEngine):  # type: ignore[misc]
         """Verify ``nb_man.nb`` (the object that runs), then execute it in plan order."""
         options = EngineOptions.pop(kwargs, execution_timeout)
         nb = nb_man.nb
+        from reifier.adapters.approve import namespaced
         from reifier.adapters.settings import load_context
+        from reifier.core.approval import AUTHOR_NAMESPACE
 
         ctx = load_context()
-        plan = plan_run(nb, run_trust(ctx.workspace, options.home, ctx.settings),
-                        require_resolvable=options.unattended, hosts_of=hosts_of,
-                        signers_for_auto=ctx.settings.signers_for_auto)
+        trust = run_trust(ctx.workspace, options.home, ctx.settings)
+        plan = plan_run(nb, trust, require_resolvable=options.unattended, hosts_of=hosts_of,
+                        signers_for_auto=ctx.settings.signers_for_auto,
+                        author_check=namespaced(trust, AUTHOR_NAMESPACE))
         if (kernel_name or KERNEL_NAME) != KERNEL_NAME:  # only this kernel guards each cell
             raise Refused(f"runbooks run in the {KERNEL_NAME} kernel, not {kernel_name!r}")
         for cell in nb.cells:

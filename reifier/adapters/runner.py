@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from reifier.adapters.inventory import hosts_of
 from reifier.adapters.keys import run_trust
-from reifier.core.approval import RunPlan, plan_run
+from reifier.core.approval import AUTHOR_NAMESPACE, RunPlan, plan_run
 from reifier.core.bind import bind
 from reifier.core.params import (
     INJECTED_TAG,
@@ -118,9 +118,10 @@ def execute_runbook(
     nb.get("metadata", {}).pop("jupytext", None)  # records are never paired
     # The same admission the engine repeats on the object it executes: fail early, no kernel.
     injected = inject_parameters(nb, given)
-    plan = plan_run(injected, run_trust(ctx.workspace, ctx.home, ctx.settings),
-                    require_resolvable=unattended, hosts_of=hosts_of,
-                    signers_for_auto=ctx.settings.signers_for_auto)
+    trust = run_trust(ctx.workspace, ctx.home, ctx.settings)
+    plan = plan_run(injected, trust, require_resolvable=unattended, hosts_of=hosts_of,
+                    signers_for_auto=ctx.settings.signers_for_auto,
+                    author_check=approve.namespaced(trust, AUTHOR_NAMESPACE))
     runbook = str(nb["metadata"].get("reifier", {}).get("id") or source.stem)
     if dry_run:
         # as the guard judged them: parameter values bound in (parameter cells as written)

@@ -24,6 +24,7 @@ def cmd_keys(*, by: str | None, workspace: str | None, as_json: bool) -> None:
     from reifier.adapters import keys, sshsig
     from reifier.adapters.settings import load_context
     from reifier.cli.approve import default_approver
+    from reifier.core.approval import PERSON_NAMESPACES
 
     ctx = load_context(workspace)
     mode = keys.mode(ctx.settings)
@@ -33,7 +34,7 @@ def cmd_keys(*, by: str | None, workspace: str | None, as_json: bool) -> None:
         key = keys.signing_key(ctx.settings)
         public = sshsig.public_key(key)
         principal = by or default_approver()
-        line = f'{principal} namespaces="{sshsig.SIG_NAMESPACE}" {public}'
+        line = f'{principal} namespaces="{PERSON_NAMESPACES}" {public}'
         listed = allowed.is_file() and public.split()[1] in allowed.read_text(encoding="utf-8")
         info.update(signing_key=str(key), fingerprint=sshsig.fingerprint(key),
                     principal=principal, allowed_signers_line=line, listed=listed)

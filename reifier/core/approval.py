@@ -46,6 +46,8 @@ SIG_NAMESPACE = "reifier-approval"
 AUTHOR_NAMESPACE = "reifier-author"
 #: the namespace of a signed revocation (``reifier approve --revoke``)
 REVOKE_NAMESPACE = "reifier-revoke"
+#: what a person's allowed_signers line lists: approve, author drafts, revoke
+PERSON_NAMESPACES = ",".join((SIG_NAMESPACE, AUTHOR_NAMESPACE, REVOKE_NAMESPACE))
 #: verify(message, armored signature, principal) -> (key fingerprint, "") or ("", reason)
 SignatureCheck = Callable[[str, str, str], tuple[str, str]]
 #: sign(message) -> (armored signature, key fingerprint)

@@ -218,6 +218,7 @@ class Demo:
     def approve(self, md: Path) -> None:
         """Step 4: a second engineer reviews, lets it run on alerts, and approves."""
         from reifier.adapters import notebooks
+        from reifier.core.approval import PERSON_NAMESPACES
 
         nb = notebooks.read(md.with_suffix(".ipynb"))
         meta = nb["metadata"]["reifier"]
@@ -238,7 +239,7 @@ class Demo:
                                 "-f", str(key)], check=True)
             signers[who] = key
             pub = key.with_name(key.name + ".pub").read_text().strip()
-            lines.append(f'{who} namespaces="reifier-approval" {pub}')
+            lines.append(f'{who} namespaces="{PERSON_NAMESPACES}" {pub}')
         (self.ws / "runbooks" / "allowed_signers").write_text("\n".join(lines) + "\n")
         self.echo("      runbooks/allowed_signers: demo-reviewer and demo-lead (ed25519)")
         for who, key in signers.items():
