@@ -8,7 +8,9 @@ temporary file in the same directory and is renamed into place.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -35,8 +37,32 @@ def pair_paths(path: Path) -> tuple[Path, Path]:
     return base.with_suffix(".md"), base.with_suffix(".ipynb")
 
 
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+UNDECODABLE_NOTE = ("**Not UTF-8:** a command of this session held bytes that are not "
+                    "UTF-8; they are shown as \ufffd. Write them properly (e.g. bash's "
+                    "`$'\\xe9'`) before approving: the cell does not do what was typed.")
+
+
+def _printable(text: str) -> str:
+    """Replace the surrogate escapes of undecodable bytes (a file cannot hold them)."""
+    return _UNDECODABLE.sub("\ufffd", text)
+
+
 def draft_to_notebook(draft: RunbookDraft) -> NB:
-    """Build an nbformat-4.5 notebook dict from a :class:`RunbookDraft`."""
+    """Build an nbformat-4.5 notebook dict from a :class:`RunbookDraft`.
+
+    A command typed with bytes that are not UTF-8 is stored losslessly, but a
+    notebook is UTF-8 text: such bytes become U+FFFD here, and the draft says so
+    where it happened, so nobody approves a cell that differs from what ran.
+    """
+    if any(_UNDECODABLE.search(c.source) for c in draft.cells):
+        draft = dataclasses.replace(draft, cells=tuple(
+            dataclasses.replace(c, source=_printable(c.source)
+                                + (f"\n\n{UNDECODABLE_NOTE}" if c.kind == "markdown"
+                                   and c is draft.cells[0] else ""))
+            for c in draft.cells))
+    draft = dataclasses.replace(draft, meta=json.loads(_printable(json.dumps(
+        draft.meta, ensure_ascii=False))))
     cells = []
     for cell in draft.cells:
         meta: dict[str, Any] = {}

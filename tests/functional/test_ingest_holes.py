@@ -23,3 +23,14 @@ def test_future_timestamps_are_skipped_with_a_count(reifier_env: dict[str, str],
     only_future.write_text("#4102444800\nuptime\n")
     refused = run("import", str(only_future), env=reifier_env, check=False)
     assert refused.returncode == 2 and "timestamp in the future" in refused.stderr
+
+
+def test_a_command_with_bytes_that_are_not_utf8_drafts_with_a_warning(
+        reifier_env: dict[str, str], tmp_path: Path) -> None:
+    history = tmp_path / "hist"
+    history.write_bytes(b"#1700000000\nsed -i s/a/\xe9/ /etc/app.conf\n"
+                        b"#1700000010\nsystemctl restart nginx\n")
+    run("import", str(history), env=reifier_env)
+    out = json.loads(run("draft", "--last", "--json", env=reifier_env).stdout)
+    text = Path(out["md"]).read_text(encoding="utf-8")  # valid UTF-8, nothing lost silently
+    assert "sed -i s/a/\ufffd/" in text and "Not UTF-8" in text
