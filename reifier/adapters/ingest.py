@@ -124,14 +124,23 @@ def import_file(
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
     me_host, me_user = whoami()
+    # A last line with no newline is a line still being written (or cut short): it is
+    # left for the import that sees it complete, or it would be stored twice, once
+    # cut ("systemctl resta") and once whole.
+    complete = not data or data.endswith(b"\n")
     result = parse_history(
         data,
         fmt=fmt,
         source=f"import:{path.name}",
         host=host or me_host,
         user=user or me_user,
+        final=complete,
     )
     events, future = drop_future(list(result.events), time.time())
+    if not complete:
+        line = data.count(b"\n") + 1
+        future.append(Skipped(line=line, reason="last line has no newline yet (imported "
+                                                "once complete)"))
     report = ImportReport(str(path), result.fmt, read=len(events),
                           skipped=[*result.skipped, *future])
     if not events:

@@ -34,3 +34,19 @@ def test_a_command_with_bytes_that_are_not_utf8_drafts_with_a_warning(
     out = json.loads(run("draft", "--last", "--json", env=reifier_env).stdout)
     text = Path(out["md"]).read_text(encoding="utf-8")  # valid UTF-8, nothing lost silently
     assert "sed -i s/a/\ufffd/" in text and "Not UTF-8" in text
+
+
+def test_a_last_line_without_newline_is_imported_once_complete(
+        reifier_env: dict[str, str], tmp_path: Path) -> None:
+    history = tmp_path / "hist"
+    history.write_text("ls -la\nsystemctl resta")  # being written
+    [first] = json.loads(run("import", str(history), "--json", env=reifier_env).stdout)
+    assert first["added"] == 1 and first["skipped"] == 1
+    with history.open("a") as fh:
+        fh.write("rt nginx\n")
+    [second] = json.loads(run("import", str(history), "--json", env=reifier_env).stdout)
+    assert second["added"] == 1
+    session = json.loads(run("sessions", "--json", env=reifier_env).stdout)[0]
+    shown = run("session", session["id"], env=reifier_env).stdout
+    assert "systemctl restart nginx" in shown and "systemctl resta\n" not in shown
+    assert session["commands"] == 2  # no phantom "systemctl resta"
