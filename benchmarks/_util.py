@@ -75,3 +75,26 @@ def report(name: str, figures: dict[str, object]) -> dict[str, object]:
     print(json.dumps({name: figures}, indent=2, sort_keys=True, default=str))
     sys.stdout.flush()
     return figures
+
+
+def approval_keys(ws: Path, tmp: Path) -> dict[str, str]:
+    """Make two SSH keys, trust them in ``ws``'s allowed_signers, return the env to sign with.
+
+    Approvals are OpenSSH signatures: a benchmark that approves runbooks needs a key,
+    as a user does (the second one signs the autonomy: auto runbooks' second approval).
+    """
+    lines = []
+    keys = []
+    for name in ("bench-1", "bench-2"):
+        key = tmp / "keys" / name
+        key.parent.mkdir(parents=True, exist_ok=True)
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                           check=True)
+        keys.append(key)
+        pub = key.with_name(name + ".pub").read_text().strip()
+        lines.append(f'* namespaces="reifier-approval,reifier-author,reifier-revoke" {pub}')
+    signers = ws / "runbooks" / "allowed_signers"
+    signers.parent.mkdir(parents=True, exist_ok=True)
+    signers.write_text("\n".join(lines) + "\n")
+    return {"REIFIER_SIGNING_KEY": str(keys[0]), "REIFIER_TEST_SECOND_KEY": str(keys[1])}

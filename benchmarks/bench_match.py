@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import run_measured
+from _util import approval_keys, run_measured
 
 from reifier.core.match import DEFAULT_THRESHOLD, PatternIndex
 from reifier.core.patterns import clear_caches
@@ -114,8 +114,8 @@ def run_cli(patterns: list[tuple[str, str]], path: Path, tmp: Path) -> dict[str,
     from tests.functional.runbook_factory import make_runbook
 
     ws, home = tmp / "ws", tmp / "home"
-    env = {**os.environ, "REIFIER_HOME": str(home), "REIFIER_WORKSPACE": str(ws)}
-    os.environ.update(REIFIER_HOME=str(home), REIFIER_WORKSPACE=str(ws))
+    os.environ.update(REIFIER_HOME=str(home), REIFIER_WORKSPACE=str(ws), **approval_keys(ws, tmp))
+    env = dict(os.environ)
     paths = [make_runbook(ws, rid, symptoms=[text]) for rid, text in patterns]
     approve_paths(load_context(str(ws)), paths, "bench")
     figures: dict[str, float] = {}

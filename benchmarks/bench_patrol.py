@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _util import ROOT, median, pct, report
+from _util import ROOT, approval_keys, median, pct, report
 
 RUNBOOKS = 100
 LINES = 100
@@ -34,7 +34,8 @@ def main() -> dict[str, object]:
     examples = [r["line"] for r in rows if r.get("role") == "example"][:RUNBOOKS]
     with tempfile.TemporaryDirectory() as tmp:
         ws, home = Path(tmp) / "ws", Path(tmp) / "home"
-        os.environ.update(REIFIER_HOME=str(home), REIFIER_WORKSPACE=str(ws))
+        os.environ.update(REIFIER_HOME=str(home), REIFIER_WORKSPACE=str(ws),
+                          **approval_keys(ws, Path(tmp)))
         env = dict(os.environ)
         paths = [make_runbook(ws, f"rb-{i}", symptoms=[line]) for i, line in enumerate(examples)]
         approve_paths(load_context(str(ws)), paths, "bench")

@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import approval_keys  # noqa: E402
+
 SIZES = (1, 10, 100)
 REPEAT = 3
 
@@ -85,6 +88,7 @@ def main() -> dict[str, Any]:
     from reifier.adapters.settings import load_context
 
     ctx = load_context()
+    os.environ.update(approval_keys(ctx.workspace, Path(tmp)))
     bash_kernel = _has_bash_kernel(tmp)
     rows: dict[int, dict[str, float]] = {}
     for n in SIZES:

@@ -37,6 +37,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import approval_keys  # noqa: E402
+
 TOKEN = "bench-token-0123456789abcdef"
 
 
@@ -77,6 +80,7 @@ def _workspace(tmp: Path, env: dict[str, str]) -> None:
 
     ws = tmp / "ws"
     ws.mkdir(parents=True)
+    env.update(approval_keys(ws, tmp))
     (ws / "reifier.toml").write_text("[autonomy]\nmin_successes = 0\ncooldown_s = 0\n")
     auto = make_runbook(ws, "bench-auto", alerts=[{"alertname": "BenchAuto"}], autonomy="auto",
                         cells=["true"], folder="approved")
