@@ -16,7 +16,8 @@ def test_both_files_of_a_pair_print_it_once(reifier_env: dict[str, str]) -> None
     nb = md.with_suffix(".ipynb")
     out = run("status", str(md), str(nb), str(other), str(md), env=reifier_env).stdout
     draft = "draft (status is 'draft')"
-    assert out.splitlines() == [f"{md}: {draft}", f"{other}: {draft}"]
+    heads = [line for line in out.splitlines() if not line.startswith(" ")]  # details indent
+    assert heads == [f"{md}: {draft}", f"{other}: {draft}"]
     data = json.loads(run("status", str(nb), str(md), "--json", env=reifier_env).stdout)
     assert [d["path"] for d in data] == [str(md)]  # named by its .md, whichever was given
     assert set(data[0]["files"]) == {md.name, nb.name}
