@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import FIXTURES, ROOT, median, pct, report, time_cmd
+from _util import FIXTURES, ROOT, approval_keys, median, pct, report, time_cmd
 
 RUNS = 15
 
@@ -36,7 +36,8 @@ def time_any(argv: Sequence[str], runs: int, env: dict[str, str]) -> list[float]
 def main() -> dict[str, object]:
     """Time the CLI's start-up and return the figures."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "REIFIER_HOME": f"{tmp}/home", "REIFIER_WORKSPACE": tmp}
+        env = {**os.environ, "REIFIER_HOME": f"{tmp}/home", "REIFIER_WORKSPACE": tmp,
+               **approval_keys(Path(tmp), Path(tmp))}
         cli = [sys.executable, "-m", "reifier"]
         time_cmd([*cli, "import", str(FIXTURES / "histories" / "db_lockup_bash_history")], 1, env)
         approved = Path(tmp) / "runbooks" / "approved"

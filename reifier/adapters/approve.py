@@ -73,14 +73,7 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def existing_pair(path: Path) -> list[Path]:
-    """Return the files of ``path``'s pair that exist (``.md`` first)."""
-    if path.suffix not in {".md", ".ipynb"}:
-        raise BadInput(f"{path}: a runbook is a .md or .ipynb file")
-    found = [p for p in notebooks.pair_paths(path) if p.is_file()]
-    if not found:
-        raise NotFound(f"{path}: no such runbook (neither .md nor .ipynb exists)")
-    return found
+existing_pair = notebooks.existing_pair
 
 
 def machine_key(ctx: Context) -> core.Trust | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import uuid
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from reifier.adapters.files import atomic_write
 from reifier.core.models import RunbookDraft
-from reifier.errors import BadInput, Refused
+from reifier.errors import BadInput, NotFound, Refused
 
 KERNELSPEC = {"name": "reifier-bash", "display_name": "Reifier Bash", "language": "bash"}
 LANGUAGE_INFO = {
@@ -46,6 +47,16 @@ UNDECODABLE_NOTE = ("**Not UTF-8:** a command of this session held bytes that ar
 def _printable(text: str) -> str:
     """Replace the surrogate escapes of undecodable bytes (a file cannot hold them)."""
     return _UNDECODABLE.sub("\ufffd", text)
+
+
+def existing_pair(path: Path) -> list[Path]:
+    """Return the files of ``path``'s pair that exist (``.md`` first)."""
+    if path.suffix not in {".md", ".ipynb"}:
+        raise BadInput(f"{path}: a runbook is a .md or .ipynb file")
+    found = [p for p in pair_paths(path) if p.is_file()]
+    if not found:
+        raise NotFound(f"{path}: no such runbook (neither .md nor .ipynb exists)")
+    return found
 
 
 def draft_to_notebook(draft: RunbookDraft) -> NB:
@@ -159,6 +170,59 @@ def _refuse_hidden_code(path: Path, raw: str, nb: NB) -> None:
                       f"comment?): `{first}`; make it a visible ```bash fence or delete it")
 
 
+# --- a parse cache for .md twins --------------------------------------------------------
+# Importing Jupytext (and nbformat, jsonschema) is most of a CLI command's time; a runbook's
+# Markdown rarely changes between two `status`/`check`/`run`. Parsed notebooks are kept
+# under REIFIER_HOME/cache/md (0700 folder, 0600 files) keyed by the SHA-256 of the exact
+# text and by the installed Jupytext, so any edit or upgrade parses again. Only texts that
+# parsed and passed the hidden-code check are kept; what runs is always what was verified.
+_CACHE_VERSION = "1"
+
+
+def _md_key(raw: str) -> Path | None:
+    import hashlib
+    import importlib.util
+
+    from reifier.adapters.settings import default_home
+
+    spec = importlib.util.find_spec("jupytext")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        stamp = str(os.stat(spec.origin).st_mtime_ns)
+    except OSError:
+        return None
+    digest = hashlib.sha256(f"{_CACHE_VERSION}\0{stamp}\0{raw}".encode(
+        "utf-8", "surrogatepass")).hexdigest()
+    return default_home(os.environ) / "cache" / "md" / f"{digest}.json"
+
+
+def _cached_md(raw: str) -> NB | None:
+    path = _md_key(raw)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("cells"), list) else None
+
+
+def _cache_md(raw: str, nb: NB) -> None:
+    path = _md_key(raw)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(nb, fh, ensure_ascii=False)
+        os.replace(tmp, path)
+    except OSError:
+        return  # a cache that cannot be written is only slower
+
+
 def read(path: Path) -> NB:
     """Read a runbook from ``.ipynb`` (plain JSON) or ``.md`` (through Jupytext)."""
     try:
@@ -166,6 +230,9 @@ def read(path: Path) -> NB:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"cannot read {path}: {exc}") from None
     if path.suffix == ".md":
+        cached = _cached_md(raw)
+        if cached is not None:
+            return cached
         import jupytext
 
         try:
@@ -174,6 +241,7 @@ def read(path: Path) -> NB:
             raise BadInput(f"{path}: not a Jupytext Markdown notebook: {exc}") from None
         plain: NB = json.loads(json.dumps(nb))
         _refuse_hidden_code(path, raw, plain)
+        _cache_md(raw, plain)
         return plain
     try:
         nb = json.loads(raw)

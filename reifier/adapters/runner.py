@@ -15,10 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reifier.adapters.inventory import hosts_of
-from reifier.adapters.keys import run_trust
-from reifier.core.approval import AUTHOR_NAMESPACE, RunPlan, plan_run
-from reifier.core.bind import bind
 from reifier.core.params import (
     INJECTED_TAG,
     PARAMETERS_TAG,
@@ -30,6 +26,7 @@ from reifier.errors import BadInput, ConfigError, Refused, RunFailed
 
 if TYPE_CHECKING:
     from reifier.adapters.engine import CellProgress, EngineOptions
+    from reifier.core.approval import RunPlan
 
 
 @dataclass(frozen=True)
@@ -107,8 +104,14 @@ def execute_runbook(
     bad signature, guarded cell) before anything runs; a failed cell gives a
     :class:`RunResult` with a non-zero ``exit_code`` and a written record.
     """
-    from reifier.adapters import approve, notebooks, records
+    from reifier.adapters import notebooks
+
+    notebooks.existing_pair(Path(path))  # a missing runbook says so before the heavy imports
+    from reifier.adapters import approve, records
+    from reifier.adapters.inventory import hosts_of
+    from reifier.adapters.keys import run_trust
     from reifier.adapters.settings import load_context
+    from reifier.core.approval import AUTHOR_NAMESPACE, plan_run
 
     ctx = load_context(workspace)
     source = Path(path)
@@ -147,6 +150,8 @@ def execute_runbook(
 
 
 def _resolved(cell: Mapping[str, Any], values: Mapping[str, str]) -> str:
+    from reifier.core.bind import bind
+
     source = "".join(cell["source"]) if isinstance(cell["source"], list) else str(cell["source"])
     tags = cell.get("metadata", {}).get("tags") or []
     if PARAMETERS_TAG in tags or INJECTED_TAG in tags:

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from reifier.errors import Refused
 from tests.functional.cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,3 +42,27 @@ def test_systemd_unit_example_is_valid() -> None:
     sections = [line for line in unit.splitlines() if line.startswith("[")]
     assert sections == ["[Unit]", "[Service]", "[Install]"]
     assert "ExecStart=" in unit and "reifier watch" in unit
+
+
+def test_markdown_parse_cache_follows_every_edit(reifier_env: dict[str, str]) -> None:
+    import stat
+
+    from reifier.adapters import notebooks
+    from tests.functional.runbook_factory import make_runbook
+
+    ws = Path(reifier_env["REIFIER_WORKSPACE"])
+    md = make_runbook(ws, "cached", cells=["echo one"])
+    first = notebooks.read(md)
+    assert notebooks.read(md) == first  # the second read comes from the cache
+    cache = Path(reifier_env["REIFIER_HOME"]) / "cache" / "md"
+    files = list(cache.glob("*.json"))
+    assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    md.write_text(md.read_text().replace("echo one", "echo two"))
+    sources = [c["source"] for c in notebooks.read(md)["cells"] if c["cell_type"] == "code"]
+    assert "echo two" in sources and "echo one" not in sources
+    # a hidden fence is refused every time, never served from the cache
+    md.write_text(md.read_text() + "\n<!--\n```bash\nrm -rf /srv\n```\n-->\n")
+    for _ in range(2):
+        with pytest.raises(Refused, match="does not render"):
+            notebooks.read(md)
