@@ -95,6 +95,7 @@ class CellProgress:
     status: str  # ok, failed, precondition-failed, timeout, refused, interrupted
     reason: str = ""  # the kernel's error (``CellFailed: exit status 3 from: curl …``)
     tail: tuple[str, ...] = ()  # the last lines the cell printed, on failure
+    total: int = 0  # code cells the run has in all (for a progress bar)
 
 
 @dataclass(frozen=True)
@@ -255,8 +256,10 @@ class ReifierClient(PapermillNotebookClient):  # type: ignore[misc]
                           if o.get("output_type") == "stream")
         tail = tuple(printed.rstrip("\n").splitlines()[-5:]) if status != "ok" else ()
         lines = str(cell.source).strip().splitlines() or [""]
+        total = sum(1 for i in self.plan.order if self.nb.cells[i].cell_type == "code")
         self.options.progress(CellProgress(self.plan.numbers.get(index, 0), lines[0],
-                                           time.monotonic() - started, status, reason, tail))
+                                           time.monotonic() - started, status, reason, tail,
+                                           total))
 
 
 def _kernel_env(plan: RunPlan, nb: Any, options: EngineOptions) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def cmd_run(
     result = execute_runbook(
         path, dict(params), workspace=workspace, trigger=trigger, dry_run=dry_run,
         timeout=timeout, run_timeout=run_timeout, cwd=cwd,
-        progress=None if quiet or as_json else _progress,
+        progress=None if quiet or as_json else _Progress(),
     )
     if as_json:
         emit_json(result.to_json())
@@ -69,13 +70,33 @@ def cmd_run(
         raise RunFailed(f"run {result.run_id}: {result.reason}")
 
 
-def _progress(cell: Any) -> None:
-    """One line per code cell as it ends (stderr); the reason and last lines on failure."""
-    label = f"code cell {cell.number}" if cell.number else "parameters"
-    first = cell.first_line if len(cell.first_line) <= 60 else cell.first_line[:59] + "…"
-    click.echo(f"  {label:>13}  {cell.seconds:7.2f}s  {cell.status:<8} {first}", err=True)
-    if cell.status != "ok":
-        if cell.reason:
-            click.echo(f"  {'':>13}  {cell.reason}", err=True)
-        for line in cell.tail:
-            click.echo(f"  {'':>13}  | {line}", err=True)
+class _Progress:
+    """One line per code cell as it ends (stderr), under a tqdm bar when stderr is a terminal.
+
+    On failure the kernel's reason and the cell's last output lines follow.
+    """
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, cell: Any) -> None:
+        label = f"code cell {cell.number}" if cell.number else "parameters"
+        first = cell.first_line if len(cell.first_line) <= 60 else cell.first_line[:59] + "…"
+        lines = [f"  {label:>13}  {cell.seconds:7.2f}s  {cell.status:<8} {first}"]
+        if cell.status != "ok":
+            if cell.reason:
+                lines.append(f"  {'':>13}  {cell.reason}")
+            lines += [f"  {'':>13}  | {line}" for line in cell.tail]
+        if self.bar is None and cell.total > 1 and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=cell.total, unit="cell", file=sys.stderr, leave=False)
+        if self.bar is not None:
+            for line in lines:
+                self.bar.write(line, file=sys.stderr)
+            self.bar.update(1)
+            if self.bar.n >= self.bar.total or cell.status != "ok":
+                self.bar.close()
+        else:
+            for line in lines:
+                click.echo(line, err=True)

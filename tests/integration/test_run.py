@@ -263,3 +263,17 @@ def test_a_value_set_by_an_earlier_cell_is_judged_live_and_refused_exit_3(env: P
     assert result.exit_code == 3
     assert "chmod_chown_system" in result.stderr and "T='/etc'" in result.stderr
     assert not (env / "after").exists()
+
+
+def test_a_terminal_gets_a_progress_bar_and_the_cell_lines(env: Path) -> None:
+    import pexpect
+
+    nb = runbook(cell("code", "X=1", "parameters"), *[cell("code", f"sleep 0.2; echo {i}")
+                                                      for i in range(4)])
+    path = write_approved("bar", nb)
+    child = pexpect.spawn(sys.executable, ["-m", "reifier", "run", str(path)],
+                          env=dict(os.environ), encoding="utf-8", timeout=120)
+    child.expect(pexpect.EOF)
+    out = child.before or ""
+    assert "cell/s" in out or "s/cell" in out  # tqdm's bar, on a terminal only
+    assert "code cell 5" in out.replace("\r", "\n") and "demo: ok" in out
