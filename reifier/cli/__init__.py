@@ -57,6 +57,33 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: command name -> examples shown at the end of its --help (one place, kept short)
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "init": ('eval "$(reifier init bash)"   # in ~/.bashrc', 'eval "$(reifier init zsh)"'),
+    "pause": ("reifier pause   # e.g. before typing a secret on purpose",),
+    "resume": ("reifier resume",),
+    "import": ("reifier import ~/.bash_history",
+               "reifier import --format zsh-extended --host db-3 ~/.zsh_history"),
+    "watch": ("reifier watch &", "reifier watch --once   # drain the spool, draft, exit"),
+    "sessions": ("reifier sessions --limit 5", "reifier sessions --json | jq '.[0].id'"),
+    "session": ("reifier session 3f2a9c1d0b7e",),
+    "draft": ("reifier draft --last", "reifier draft 3f2a9c1d0b7e --symptom 'disk full' --force"),
+    "match": ('reifier match "ERROR: deadlock detected while waiting for ShareLock"',
+              "tail -f app.log | reifier match --file - --json"),
+    "graph": ("reifier graph --format mermaid > graph.mmd",),
+    "demo": ("reifier demo --sandbox /tmp/reifier-demo",),
+    "check": ("reifier check runbooks/approved/*.md --strict   # CI lint",
+              "reifier check --command 'rm -rf /tmp/build'"),
+    "kernel": ("reifier kernel install --sys-prefix", "reifier kernel list"),
+    "approve": ("reifier approve runbooks/drafts/fix-disk.md --by alice",
+                "reifier approve runbooks/approved/fix-disk.md --revoke"),
+    "run": ("reifier run runbooks/approved/fix-disk.md -p LOG_DIR /var/log/app --dry-run",
+            "reifier run runbooks/approved/fix-disk.md -p LOG_DIR /var/log/app"),
+    "records": ("reifier records --runbook fix-disk", "reifier records --verify"),
+    "lab": ("reifier lab --port 8899 --no-browser",),
+}
+
+
 def one_line(exc: BaseException) -> str:
     """Return an error message as one line (libraries' messages can span several)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
@@ -75,6 +102,9 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(f"reifier.cli.{entry[0]}")
         command: click.Command = getattr(module, f"cmd_{cmd_name}")
+        if cmd_name in EXAMPLES and not command.epilog:
+            command.epilog = "\b\nExamples:\n" + "\n".join(
+                f"  {line}" for line in EXAMPLES[cmd_name])
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -10,7 +10,7 @@ from reifier.shell import render_hook, shell_names
 
 
 @click.command(
-    epilog='Put `eval "$(reifier init bash)"` at the end of ~/.bashrc '
+    epilog='Example: put `eval "$(reifier init bash)"` at the end of ~/.bashrc '
     '(or `eval "$(reifier init zsh)"` in ~/.zshrc).'
 )
 @click.argument("shell", type=click.Choice(shell_names()))

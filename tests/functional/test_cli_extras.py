@@ -66,3 +66,13 @@ def test_markdown_parse_cache_follows_every_edit(reifier_env: dict[str, str]) ->
     for _ in range(2):
         with pytest.raises(Refused, match="does not render"):
             notebooks.read(md)
+
+
+def test_every_command_help_shows_an_example(reifier_env: dict[str, str]) -> None:
+    from click.testing import CliRunner
+
+    from reifier.cli import COMMANDS, cli
+
+    for name in COMMANDS:
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0 and "Example" in result.output, name
