@@ -109,10 +109,14 @@ def _verdict_dict(verdict: Any) -> dict[str, Any]:
 
 
 def _print_verdict(prefix: str, verdict: Any) -> None:
-    click.echo(f"{prefix}{verdict.reason}")
+    """One line per finding (the rule, where, why), or the verdict when nothing fired."""
+    if not verdict.findings:
+        click.echo(f"{prefix}{verdict.reason}")
+        return
     for f in verdict.findings:
         state = "allowed" if f.rule in verdict.waived else "refused"
-        click.echo(f"  {state} {f.rule} [{f.span[0]}:{f.span[1]}] {f.message}: `{f.snippet}`")
+        click.echo(f"{prefix}{state} by rule {f.rule} [{f.span[0]}:{f.span[1]}]: {f.message} "
+                   f"in `{f.snippet}`")
 
 
 def _list_rules(as_json: bool) -> None:
