@@ -73,9 +73,13 @@ def _draft_closed(ctx: Any, store: Any, session_ids: list[str]) -> None:
         _say(problem)
     if not ctx.settings.auto_draft:
         return
+    from reifier.core.sessions import draft_worthy
+
     for sid, session in sessions.items():
-        if session is None or not any(c.role in {"fix", "edit"} for c in session.commands):
-            _say(f"session {sid}: no fix or edit, no draft")  # browsing, not fixing
+        why = "unreadable" if session is None else draft_worthy(
+            session.commands, ctx.settings.auto_draft_min_commands)
+        if why:
+            _say(f"session {sid}: {why}, no draft (reifier draft {sid} drafts it anyway)")
             continue
         try:
             result = draft_session(ctx, store, sid)

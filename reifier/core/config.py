@@ -39,6 +39,7 @@ class Settings:
     redact_rules: tuple[dict[str, str], ...] = ()  # [[redact_rules]] name, regex, example
     log_dirs: tuple[str, ...] = ()
     auto_draft: bool = True  # `reifier watch` drafts each session when it closes
+    auto_draft_min_commands: int = 2  # ...if at least this many of its commands matter
     match_threshold: float = 0.8
     four_eyes: bool = False  # approver must differ from the session's engineer
     # "ssh": approvals are OpenSSH signatures checked against allowed_signers (public keys);

@@ -97,3 +97,34 @@ def build_sessions(events: Sequence[CommandEvent], gap_s: float) -> list[Session
 def is_closed(ended: float | None, now: float, gap_s: float) -> bool:
     """Tell whether a session that ended at ``ended`` can take no more commands."""
     return ended is None or now - ended > gap_s
+
+
+#: job control changes nothing outside the shell: `kill %1; jobs` is not an incident fix
+JOB_CONTROL = frozenset({"jobs", "fg", "bg", "wait", "disown", "suspend"})
+
+
+def _job_control(command: str) -> bool:
+    words = command.split()
+    if not words:
+        return True
+    if words[0] in JOB_CONTROL:
+        return True
+    return words[0] == "kill" and all(w.startswith(("%", "-")) for w in words[1:])
+
+
+def draft_worthy(commands: Sequence[CommandEvent], min_kept: int = 2) -> str:
+    """Say why a closed session is not drafted automatically ('' when it is worth a draft).
+
+    A session is drafted when it changed something (a fix or an edit that is not
+    job control) and kept at least ``min_kept`` commands that are not noise.
+    ``reifier draft SESSION`` still drafts any session by hand.
+    """
+    changes = [c for c in commands if c.role in {"fix", "edit"}]
+    if not changes:
+        return "no fix or edit"
+    if all(_job_control(c.command) for c in changes):
+        return "only job control (kill %N, fg, bg, jobs)"
+    kept = [c for c in commands if c.role and c.role != "noise"]
+    if len(kept) < min_kept:
+        return f"only {len(kept)} command(s) that matter (auto_draft_min_commands = {min_kept})"
+    return ""

@@ -46,3 +46,17 @@ def test_ids_are_stable_and_distinct() -> None:
 def test_is_closed() -> None:
     assert is_closed(0.0, 301.0, 300)
     assert not is_closed(0.0, 300.0, 300)
+
+
+def test_which_closed_sessions_are_drafted_automatically() -> None:
+    from reifier.core.sessions import draft_worthy
+
+    def ev(cmd: str, role: str) -> CommandEvent:
+        return CommandEvent(cmd, 1.0, "s", role=role)
+
+    incident = [ev("df -h", "diagnostic"), ev("rm /var/log/app/old.1", "fix")]
+    assert draft_worthy(incident) == ""
+    assert draft_worthy([ev("ls", "noise"), ev("less app.log", "diagnostic")]) == "no fix or edit"
+    assert "job control" in draft_worthy([ev("kill %1", "fix"), ev("jobs", "fix")])
+    assert "only 1 command" in draft_worthy([ev("systemctl restart app", "fix")])
+    assert draft_worthy([ev("systemctl restart app", "fix")], min_kept=1) == ""
