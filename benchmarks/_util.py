@@ -17,12 +17,16 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 
 
-def time_cmd(argv: Sequence[str], runs: int, env: dict[str, str] | None = None) -> list[float]:
-    """Run a command ``runs`` times; return wall-clock seconds of each run."""
+def time_cmd(argv: Sequence[str], runs: int, env: dict[str, str] | None = None,
+             check: bool = True) -> list[float]:
+    """Run a command ``runs`` times; return wall-clock seconds of each run.
+
+    ``check=False`` times error paths, whose non-zero exit is the point.
+    """
     out = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run(list(argv), env=env, check=True, capture_output=True)
+        subprocess.run(list(argv), env=env, check=check, capture_output=True)
         out.append(time.perf_counter() - t0)
     return out
 
@@ -83,6 +87,9 @@ def approval_keys(ws: Path, tmp: Path) -> dict[str, str]:
     Approvals are OpenSSH signatures: a benchmark that approves runbooks needs a key,
     as a user does (the second one signs the autonomy: auto runbooks' second approval).
     """
+    sys.path.insert(0, str(ROOT))
+    from reifier.core.approval import PERSON_NAMESPACES
+
     lines = []
     keys = []
     for name in ("bench-1", "bench-2"):
@@ -93,7 +100,7 @@ def approval_keys(ws: Path, tmp: Path) -> dict[str, str]:
                            check=True)
         keys.append(key)
         pub = key.with_name(name + ".pub").read_text().strip()
-        lines.append(f'* namespaces="reifier-approval,reifier-author,reifier-revoke" {pub}')
+        lines.append(f'* namespaces="{PERSON_NAMESPACES}" {pub}')
     signers = ws / "runbooks" / "allowed_signers"
     signers.parent.mkdir(parents=True, exist_ok=True)
     signers.write_text("\n".join(lines) + "\n")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+
+from reifier.core.approval import PERSON_NAMESPACES
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -20,22 +24,33 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
-@pytest.fixture(scope="session")
-def approver_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real ed25519 key (OpenSSH's ssh-keygen) the tests approve with."""
-    key = tmp_path_factory.mktemp("ssh") / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tests", "-f", str(key)],
+def load_benchmark(name: str) -> ModuleType:
+    """Import ``benchmarks/<name>.py`` (not a package) so a test can reuse its evaluation."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def new_key(folder: Path, comment: str) -> Path:
+    """Make a real ed25519 key with OpenSSH's ssh-keygen (no passphrase) in ``folder``."""
+    key = folder / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)],
                    check=True)
     return key
+
+
+@pytest.fixture(scope="session")
+def approver_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The key the tests approve with."""
+    return new_key(tmp_path_factory.mktemp("ssh"), "tests")
 
 
 @pytest.fixture(scope="session")
 def second_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A second approver's key (four-eyes: autonomy: auto needs two distinct keys)."""
-    key = tmp_path_factory.mktemp("ssh2") / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "second", "-f", str(key)],
-                   check=True)
-    return key
+    return new_key(tmp_path_factory.mktemp("ssh2"), "second")
 
 
 def trust_key(ws: Path, key: Path, principals: str = "*") -> None:
@@ -43,7 +58,7 @@ def trust_key(ws: Path, key: Path, principals: str = "*") -> None:
     signers = ws / "runbooks" / "allowed_signers"
     signers.parent.mkdir(parents=True, exist_ok=True)
     pub = key.with_suffix(".pub").read_text()
-    line = f'{principals} namespaces="reifier-approval,reifier-author,reifier-revoke" {pub}'
+    line = f'{principals} namespaces="{PERSON_NAMESPACES}" {pub}'
     with signers.open("a", encoding="utf-8") as fh:
         fh.write(line if line.endswith("\n") else line + "\n")
 

@@ -81,17 +81,11 @@ def machine_key(ctx: Context) -> core.Trust | None:
     return keys.trust(ctx.workspace, ctx.home, ctx.settings)
 
 
-_CHECKS: dict[tuple[Path, Path | None, str], SshVerifier] = {}
-
-
 def namespaced(key: core.Trust | None, namespace: str) -> core.SignatureCheck | None:
     """Return the SSH check of ``key``'s allowed_signers in another namespace (None: HMAC)."""
     if not isinstance(key, SshVerifier):
         return None
-    slot = (key.allowed_signers, key.revoked, namespace)
-    if slot not in _CHECKS:
-        _CHECKS[slot] = SshVerifier(key.allowed_signers, key.revoked, namespace)
-    return _CHECKS[slot]
+    return keys.verifier(key.allowed_signers, key.revoked, namespace)
 
 
 def _verify(ctx: Context, nb: notebooks.NB, key: core.Trust | None) -> ApprovalState:

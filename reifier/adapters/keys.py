@@ -20,7 +20,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from reifier.adapters.sshsig import SshSigner, SshVerifier
+from reifier.adapters.sshsig import SIG_NAMESPACE, SshSigner, SshVerifier
 from reifier.core.config import Settings
 from reifier.errors import ConfigError, Refused
 
@@ -114,7 +114,23 @@ def trust(workspace: Path, home: Path, settings: Settings, *,
     revoked = Path(settings.revoked_keys).expanduser() if settings.revoked_keys else None
     if revoked is not None and not revoked.is_absolute():
         revoked = workspace / revoked
-    return SshVerifier(allowed_signers_path(workspace, settings), revoked)
+    return verifier(allowed_signers_path(workspace, settings), revoked)
+
+
+_VERIFIERS: dict[tuple[Path, Path | None, str], SshVerifier] = {}
+
+
+def verifier(allowed: Path, revoked: Path | None,
+             namespace: str = SIG_NAMESPACE) -> SshVerifier:
+    """Return the one verifier of these files and namespace in this process.
+
+    A verifier caches its answers (keyed by the files' state), so a long-lived
+    process (serve, lab) forks ``ssh-keygen`` once per signature, not per request.
+    """
+    slot = (allowed, revoked, namespace)
+    if slot not in _VERIFIERS:
+        _VERIFIERS[slot] = SshVerifier(allowed, revoked, namespace)
+    return _VERIFIERS[slot]
 
 
 def trust_files(workspace: Path, home: Path, settings: Settings) -> list[Path]:

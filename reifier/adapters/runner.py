@@ -150,13 +150,14 @@ def execute_runbook(
 
 
 def _resolved(cell: Mapping[str, Any], values: Mapping[str, str]) -> str:
+    """A cell as the guard judged it: values bound in (parameter cells as written)."""
+    from reifier.core.approval import cell_form
     from reifier.core.bind import bind
 
-    source = "".join(cell["source"]) if isinstance(cell["source"], list) else str(cell["source"])
-    tags = cell.get("metadata", {}).get("tags") or []
-    if PARAMETERS_TAG in tags or INJECTED_TAG in tags:
-        return source
-    return bind(source, values).text
+    form = cell_form(cell)
+    if PARAMETERS_TAG in form["tags"] or INJECTED_TAG in form["tags"]:
+        return str(form["source"])
+    return bind(form["source"], values).text
 
 
 def _execute(run: _Run, given: dict[str, str], cwd: str | None) -> RunResult:

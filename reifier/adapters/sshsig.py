@@ -95,12 +95,19 @@ class SshVerifier:
     allowed_signers: Path
     revoked: Path | None = None
     namespace: str = SIG_NAMESPACE  # only signatures made for this purpose verify
-    _cache: dict[tuple[str, str, str, tuple[float, ...]], tuple[str, str]] = field(
+    _cache: dict[tuple[str, str, str, tuple[int, ...]], tuple[str, str]] = field(
         default_factory=dict)
 
-    def _state(self) -> tuple[float, ...]:
-        files = [self.allowed_signers, *([self.revoked] if self.revoked else [])]
-        return tuple(p.stat().st_mtime if p.exists() else -1.0 for p in files)
+    def _state(self) -> tuple[int, ...]:
+        """The trusted files' identity: any rewrite (even within a second) changes it."""
+        out: list[int] = []
+        for path in [self.allowed_signers, *([self.revoked] if self.revoked else [])]:
+            try:
+                st = path.stat()
+                out += [st.st_mtime_ns, st.st_size, st.st_ino]
+            except OSError:
+                out += [-1, -1, -1]
+        return tuple(out)
 
     def __call__(self, message: str, signature: str, principal: str) -> tuple[str, str]:
         """Return (fingerprint, "") for a good signature, else ("", reason)."""

@@ -125,8 +125,18 @@ def test_kill_9_loses_nothing_and_duplicates_nothing(reifier_env: dict[str, str]
 
     thread = threading.Thread(target=writer)
     thread.start()
+    kills = kill_watch_while(thread, env)
+    run("watch", "--once", env=env)
+    cmds = [c for _, c in db_rows(env)]
+    assert len(cmds) == total
+    assert cmds == [f"echo command-{i} 'with  spaces'" for i in range(total)]
+    assert kills >= 8
+
+
+def kill_watch_while(thread: threading.Thread, env: dict[str, str], times: int = 8) -> int:
+    """SIGKILL `reifier watch` at varied moments while ``thread`` writes (at least ``times``)."""
     kills = 0
-    while thread.is_alive() or kills < 8:
+    while thread.is_alive() or kills < times:
         proc = subprocess.Popen([*REIFIER, "watch"], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         time.sleep(0.3 + (kills % 4) * 0.15)
@@ -134,11 +144,7 @@ def test_kill_9_loses_nothing_and_duplicates_nothing(reifier_env: dict[str, str]
         proc.wait()
         kills += 1
     thread.join()
-    run("watch", "--once", env=env)
-    cmds = [c for _, c in db_rows(env)]
-    assert len(cmds) == total
-    assert cmds == [f"echo command-{i} 'with  spaces'" for i in range(total)]
-    assert kills >= 8
+    return kills
 
 
 def test_sessions_help_and_every_command_has_help(reifier_env: dict[str, str]) -> None:

@@ -4,7 +4,6 @@ repeats within a window as one counted suggestion, and the real reason of a deci
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from tests.functional.cli import REIFIER, run
 from tests.functional.runbook_factory import approve, make_runbook
+from tests.functional.test_memory import suggestions
 
 DEADLOCK = "ERROR: deadlock detected while waiting for ShareLock on transaction {}"
 DISK = "kernel: EXT4-fs warning (device sda{}): ext4_dx_add_entry: Directory index full!"
@@ -26,15 +26,6 @@ def env(reifier_env: dict[str, str]) -> dict[str, str]:
     disk = make_runbook(root, "fix-dir-index", symptoms=[DISK.format(1)], cells=["echo tune2fs"])
     approve(reifier_env, db, disk)
     return reifier_env
-
-
-def suggestions(env: dict[str, str]) -> list[dict[str, object]]:
-    db = sqlite3.connect(Path(env["REIFIER_HOME"]) / "reifier.db")
-    try:
-        return [json.loads(r[0]) for r in db.execute(
-            "SELECT payload FROM events WHERE kind='suggestion' ORDER BY id")]
-    finally:
-        db.close()
 
 
 def lines_of(items: list[dict[str, object]]) -> list[str]:

@@ -9,10 +9,8 @@ moment under a writer that appends like the hook (one open per record).
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import stat
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -22,8 +20,9 @@ import pytest
 from reifier.adapters.settings import load_context
 from reifier.adapters.store import Store
 from reifier.adapters.watch import DRAINING, Watcher
-from tests.functional.cli import REIFIER, run
+from tests.functional.cli import run
 from tests.functional.test_hook_bash import start_bash
+from tests.functional.test_import_watch import kill_watch_while
 
 
 def record(sid: str, i: int, command: str) -> bytes:
@@ -161,15 +160,7 @@ def test_kill_9_under_a_hook_like_writer_loses_nothing(reifier_env: dict[str, st
 
     thread = threading.Thread(target=writer)
     thread.start()
-    kills = 0
-    while thread.is_alive() or kills < 8:
-        proc = subprocess.Popen([*REIFIER, "watch"], env=reifier_env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)  # fmt: skip
-        time.sleep(0.3 + (kills % 4) * 0.15)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
-    thread.join()
+    kill_watch_while(thread, reifier_env)
     run("watch", "--once", env=reifier_env)
     assert commands(home) == [f"echo command-{i} 'with  spaces'" for i in range(total)]
     assert b"command-" not in plaintext_left(spool)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter, defaultdict
 from pathlib import Path
 from types import ModuleType
@@ -10,17 +9,14 @@ from types import ModuleType
 import pytest
 
 from reifier.core.match import DEFAULT_THRESHOLD
+from tests.conftest import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def evalmod() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eval_match", ROOT / "benchmarks" / "eval_match.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("eval_match")
 
 
 def test_eval_set_shape(evalmod: ModuleType) -> None:

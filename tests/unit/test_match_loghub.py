@@ -8,13 +8,14 @@ small margin: a change to masking or scoring must not lower them.
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+from tests.conftest import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpora" / "loghub"
@@ -28,11 +29,7 @@ pytestmark = pytest.mark.skipif(not list(CORPUS.glob("*_2k.log_structured.csv"))
 
 @pytest.fixture(scope="module")
 def evalmod() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eval_loghub", ROOT / "benchmarks" / "eval_loghub.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("eval_loghub")
 
 
 @pytest.fixture(scope="module")
